@@ -1,0 +1,89 @@
+"""Shared helpers for the benchmark scripts: data files, timing, machine facts, RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import orjson
+
+from battrace.services.demo import demo_events
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+WORK = Path(os.environ.get("BATTRACE_BENCH_DIR", tempfile.gettempdir())) / "battrace-bench"
+
+
+def demo_file(batteries: int, seed: int = 7) -> tuple[Path, int]:
+    """An NDJSON file of demo events for ``batteries`` packs (made once, then reused)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"demo-{batteries}-{seed}.ndjson"
+    count_path = path.with_suffix(".count")
+    if not path.exists() or not count_path.exists():
+        tmp = path.with_suffix(".tmp")
+        count = 0
+        with tmp.open("wb") as out:
+            for event in demo_events(batteries, seed):
+                out.write(orjson.dumps(event) + b"\n")
+                count += 1
+        tmp.rename(path)
+        count_path.write_text(str(count))
+    return path, int(count_path.read_text())
+
+
+def rss_mib() -> float:
+    """Resident memory of this process now, MiB (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def machine() -> str:
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    libs = ", ".join(
+        f"{name} {version(name)}" for name in ("pydantic", "orjson", "psycopg")
+    )
+    return (
+        f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.machine()}, Python"
+        f" {sys.version.split()[0]}, SQLite {__import__('sqlite3').sqlite_version}, {libs};"
+        f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace the section ``## name`` of RESULTS.md (or add it) with ``body``."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    header = f"## {name}\n"
+    start = text.find(header)
+    block = header + "\n" + body.strip() + "\n\n"
+    if start == -1:
+        text = text.rstrip() + "\n\n" + block
+    else:
+        end = text.find("\n## ", start + len(header))
+        text = text[:start] + block + (text[end + 1 :] if end != -1 else "")
+    RESULTS.write_text(text.rstrip() + "\n", encoding="utf-8")

@@ -1,0 +1,118 @@
+"""Quantities and timestamps as the platform stores them: exact decimals, aware times.
+
+Quantities are kept as :class:`decimal.Decimal` and written as decimal strings, never floats, so
+the canonical encoding of an event (and its ledger commitment) is the same on every machine.
+Times are timezone-aware; a bare date means midnight China Standard Time (UTC+08:00), the
+calendar every reporting deadline is counted in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+# Enough for kg to the gram at national totals; more would be noise, not precision.
+MAX_DECIMAL_PLACES = 6
+# Far above any battery or national total in kg, kWh or Ah; bigger is a typo or an attack.
+MAX_QUANTITY = Decimal(10) ** 12
+
+
+def to_decimal(value: Any) -> Decimal:
+    """Read a quantity from an int, a decimal string or a JSON number.
+
+    Returns a finite, non-negative :class:`Decimal` of at most 10**12 with at most six decimal
+    places.
+    Raises ``ValueError`` (turned into a field error by pydantic) for anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        # repr gives the shortest string that round-trips, so 0.1 stays 0.1
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal number") from None
+    else:
+        raise ValueError("must be a number or a decimal string")
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    if number < 0:
+        raise ValueError("must not be negative")
+    if number > MAX_QUANTITY:
+        raise ValueError("must be at most 1000000000000")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        raise ValueError(f"has more than {MAX_DECIMAL_PLACES} decimal places")
+    return number
+
+
+def decimal_text(value: Decimal) -> str:
+    """The canonical text of a quantity: no exponent, no trailing zeros ("1.50" -> "1.5")."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(to_decimal),
+    PlainSerializer(decimal_text, return_type=str),
+]
+
+
+def to_aware_datetime(value: Any) -> datetime:
+    """Read a timestamp: ISO 8601 with a UTC offset, or a bare ``YYYY-MM-DD`` date.
+
+    A bare date is midnight China Standard Time. A datetime without an offset is rejected,
+    because a report's deadline depends on which day it happened.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=CHINA_TZ)
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10:
+            try:
+                day = date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an ISO 8601 date") from None
+            return datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date-time") from None
+    else:
+        raise ValueError("must be an ISO 8601 date-time string")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("must include a UTC offset (for example +08:00)")
+    return parsed
+
+
+def timestamp_text(value: datetime) -> str:
+    """The canonical text of a timestamp: UTC, seconds precision or finer, ``Z`` suffix."""
+    text = value.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(to_aware_datetime),
+    PlainSerializer(timestamp_text, return_type=str),
+]
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,142 @@
+"""One error hierarchy for the whole platform.
+
+Every error carries a stable machine-readable ``code``, the HTTP ``status`` an API answers
+with, a human ``message``, and where it applies the ``field`` and the ``rule`` that failed.
+The CLI turns any :class:`BattraceError` into one clean line (or a JSON object with
+``--json``); the API turns it into one JSON error shape. Nothing else is caught.
+
+::
+
+    BattraceError                      500 internal
+     +-- ValidationError               422 invalid       bad input: names field and rule
+     |    +-- CodeError                422 invalid_code  a code (battery, VIN, credit, division)
+     +-- NotFoundError                 404 not_found     an enterprise, battery or event is unknown
+     +-- ConflictError                 409 conflict      a code registered twice, a duplicate ref
+     +-- RuleViolation                 409 rule_violation  state machine, custody or role rule
+     +-- PermissionDenied              403 forbidden     an actor may not do or see this
+     +-- BatchError                    422 batch_rejected  one item of a batch failed; nothing written
+     +-- StoreError                    503 store_unavailable  the database cannot be reached
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BattraceError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    status: int = 500
+    code: str = "internal"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.rule = rule
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON error shape: ``{"error": {"code", "message", "field", "rule"}}``."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.rule is not None:
+            body["rule"] = self.rule
+        return {"error": body}
+
+
+class ValidationError(BattraceError):
+    """Raised when input breaks a format or value rule; ``field`` and ``rule`` say which."""
+
+    status = 422
+    code = "invalid"
+
+
+class CodeError(ValidationError):
+    """Raised when a battery code, VIN, credit code or division code is malformed.
+
+    ``position`` is the 1-based character position that broke the rule, when there is one.
+    """
+
+    code = "invalid_code"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        rule: str | None = None,
+        position: int | None = None,
+    ) -> None:
+        super().__init__(message, field=field, rule=rule)
+        self.position = position
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        if self.position is not None:
+            body["error"]["position"] = self.position
+        return body
+
+
+class NotFoundError(BattraceError):
+    """Raised when a referenced enterprise, battery or event does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(BattraceError):
+    """Raised when a write would duplicate something unique (a battery code, a reference)."""
+
+    status = 409
+    code = "conflict"
+
+
+class RuleViolation(BattraceError):
+    """Raised when an event breaks the state machine, custody or role rules.
+
+    The message names the battery, the rule and the battery's state.
+    """
+
+    status = 409
+    code = "rule_violation"
+
+
+class PermissionDenied(BattraceError):
+    """Raised when an actor tries to write for another or read beyond its role."""
+
+    status = 403
+    code = "forbidden"
+
+
+class BatchError(BattraceError):
+    """Raised when one item of an all-or-nothing batch fails; nothing of the batch is written.
+
+    ``index`` is the 0-based item number (``line`` the 1-based line of a file, when read
+    from one) and ``cause`` the error that item raised.
+    """
+
+    status = 422
+    code = "batch_rejected"
+
+    def __init__(self, index: int, cause: BattraceError, *, line: int | None = None) -> None:
+        where = f"line {line}" if line is not None else f"item {index}"
+        super().__init__(f"{where}: {cause.message}", field=cause.field, rule=cause.rule)
+        self.index = index
+        self.line = line
+        self.cause = cause
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["error"]["index"] = self.index
+        if self.line is not None:
+            body["error"]["line"] = self.line
+        body["error"]["cause"] = self.cause.to_dict()["error"]
+        return body
+
+
+class StoreError(BattraceError):
+    """Raised when the database cannot be reached or answers with an unexpected failure."""
+
+    status = 503
+    code = "store_unavailable"

@@ -1,0 +1,146 @@
+"""Registering enterprises and keeping their whitelist history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from battrace.codes import validate_credit_code, validate_division_code
+from battrace.domain.entities import Enterprise, WhitelistChange
+from battrace.domain.quantities import utc_now
+from battrace.domain.roles import CODING_ROLES, parse_roles
+from battrace.errors import ConflictError, NotFoundError, ValidationError
+from battrace.store.base import Store
+
+_MANUFACTURER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def register_enterprise(
+    store: Store,
+    *,
+    credit_code: str,
+    name: str,
+    roles: list[str] | str,
+    division: str,
+    manufacturer_code: str | None = None,
+    whitelisted_since: date | None = None,
+    now: Callable[[], datetime] = utc_now,
+) -> Enterprise:
+    """Register a firm or regulator.
+
+    ``credit_code`` is its unified social credit code (GB 32100, check character verified),
+    ``division`` a GB/T 2260 code, ``manufacturer_code`` the 3-character code filed for
+    GB/T 34014 (required for battery makers and echelon firms, refused for others). With
+    ``whitelisted_since`` the firm enters the whitelist from that date. Raises
+    ``ValidationError`` naming the field, or ``ConflictError`` when the credit code or the
+    manufacturer code is already registered.
+    """
+    enterprise_id = validate_credit_code(credit_code, field="credit_code")
+    clean_name = name.strip()
+    if not clean_name or len(clean_name) > 200:
+        raise ValidationError(
+            "name: must be 1 to 200 characters", field="name", rule="length"
+        )
+    role_set = parse_roles(roles)
+    place = validate_division_code(division, field="division")
+    mcode = manufacturer_code.strip().upper() if manufacturer_code else None
+    if mcode is not None:
+        if len(mcode) != 3 or not set(mcode) <= _MANUFACTURER_CHARS:
+            raise ValidationError(
+                "manufacturer_code: must be 3 characters A-Z or 0-9 (GB/T 34014 positions 1-3)",
+                field="manufacturer_code",
+                rule="format",
+            )
+        if not role_set & CODING_ROLES:
+            raise ValidationError(
+                "manufacturer_code: only battery makers and echelon firms file one",
+                field="manufacturer_code",
+                rule="coding_role",
+            )
+    elif role_set & CODING_ROLES:
+        raise ValidationError(
+            "manufacturer_code: battery makers and echelon firms must file one",
+            field="manufacturer_code",
+            rule="required",
+        )
+    registered_at = now()
+    enterprise = Enterprise(
+        id=enterprise_id,
+        name=clean_name,
+        roles=role_set,
+        division=place.code,
+        manufacturer_code=mcode,
+        whitelisted=False,
+        registered_at=registered_at,
+    )
+    with store.write() as tx:
+        if store.enterprise(enterprise_id) is not None:
+            raise ConflictError(
+                f"credit_code: enterprise {enterprise_id} is already registered",
+                field="credit_code",
+                rule="registered_once",
+            )
+        if mcode is not None and store.enterprise_by_manufacturer_code(mcode) is not None:
+            raise ConflictError(
+                f"manufacturer_code: {mcode} is already filed by another enterprise",
+                field="manufacturer_code",
+                rule="unique",
+            )
+        tx.insert_enterprise(enterprise)
+        if whitelisted_since is not None:
+            change = WhitelistChange(
+                enterprise_id, True, whitelisted_since, None, "listed at registration", registered_at
+            )
+            tx.add_whitelist_change(change, current=whitelisted_since <= registered_at.date())
+    found = store.enterprise(enterprise_id)
+    assert found is not None
+    return found
+
+
+def change_whitelist(
+    store: Store,
+    enterprise_id: str,
+    *,
+    listed: bool,
+    effective_date: date,
+    batch: str | None = None,
+    note: str | None = None,
+    now: Callable[[], datetime] = utc_now,
+) -> WhitelistChange:
+    """Record that a firm enters (``listed``) or leaves the whitelist from ``effective_date``.
+
+    History is kept: nothing is overwritten. Raises ``NotFoundError`` for an unknown firm.
+    """
+    recorded_at = now()
+    change = WhitelistChange(enterprise_id, listed, effective_date, batch, note, recorded_at)
+    with store.write() as tx:
+        if store.enterprise(enterprise_id) is None:
+            raise NotFoundError(
+                f"enterprise {enterprise_id} is not registered", field="enterprise", rule="registered"
+            )
+        history = [*store.whitelist_history(enterprise_id), change]
+        current = whitelisted_on(history, recorded_at.date())
+        tx.add_whitelist_change(change, current=current)
+    return change
+
+
+def whitelisted_on(history: list[WhitelistChange], day: date) -> bool:
+    """Whether the whitelist history says the firm was listed on ``day``."""
+    status = False
+    for change in sorted(history, key=lambda c: (c.effective_date, c.recorded_at)):
+        if change.effective_date <= day:
+            status = change.listed
+    return status
+
+
+def enterprise_view(store: Store, enterprise_id: str) -> dict[str, Any]:
+    """An enterprise with its whitelist history, for ``enterprise show``."""
+    enterprise = store.enterprise(enterprise_id)
+    if enterprise is None:
+        raise NotFoundError(
+            f"enterprise {enterprise_id} is not registered", field="enterprise", rule="registered"
+        )
+    data = enterprise.to_dict()
+    data["whitelist_history"] = [c.to_dict() for c in store.whitelist_history(enterprise_id)]
+    return data

@@ -1,0 +1,76 @@
+"""The server store: PostgreSQL through psycopg 3, same schema and queries as SQLite.
+
+A write transaction takes a transaction-level advisory lock first, so appends are serialised
+exactly as SQLite's single writer serialises them (event ids are dense and in commit order,
+which the ledger needs).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from battrace.errors import StoreError
+from battrace.store.base import Connection, Row, Store
+
+# an arbitrary constant naming battrace's writer lock among advisory locks
+WRITER_LOCK_ID = 0x62617474
+
+
+def _placeholders(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class PostgresConnection(Connection):
+    dialect = "postgres"
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(_placeholders(sql), params)  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self.raw.cursor() as cur:
+            cur.executemany(_placeholders(sql), rows)  # type: ignore[arg-type]
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.raw.execute(_placeholders(sql), params).fetchall()  # type: ignore[arg-type]
+
+    def codes_clause(self, column: str, codes: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(codes)]
+
+
+class PostgresStore(Store):
+    """A store in a PostgreSQL database given by a libpq URL."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.location = url
+        try:
+            raw = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {url}: {exc}") from exc
+        self._conn = PostgresConnection(raw)
+        self._lock = threading.RLock()
+
+    def _connection(self) -> Connection:
+        return self._conn
+
+    def _has_table(self, name: str) -> bool:
+        rows = self._conn.query("SELECT to_regclass(?) IS NOT NULL", (name,))
+        return bool(rows[0][0])
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Connection]:
+        with self._lock, self._conn.raw.transaction():
+            self._conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_ID,))
+            yield self._conn
+
+    def close(self) -> None:
+        self._conn.raw.close()

@@ -1,0 +1,111 @@
+"""The relational schema, one list of migrations written once for SQLite and PostgreSQL.
+
+Each migration is a list of statements; ``{id}`` becomes the integer key type of the dialect
+``{serial}`` a self-numbering key and ``{blob}`` its binary type. Timestamps are stored as fixed-width UTC text
+(``2024-05-01T02:00:00.000000Z``) so they sort as text and read the same on every engine;
+JSON columns hold canonical JSON text (sorted keys).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    [
+        # key/value facts about this database: schema version, log origin ...
+        """CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE enterprises (
+            id TEXT PRIMARY KEY,              -- unified social credit code (GB 32100)
+            name TEXT NOT NULL,
+            roles TEXT NOT NULL,              -- JSON array of role names
+            division TEXT NOT NULL,           -- GB/T 2260 code of the seat
+            province TEXT NOT NULL,           -- GB/T 2260 province code, for filters
+            manufacturer_code TEXT UNIQUE,    -- GB/T 34014 positions 1-3, makers only
+            whitelisted INTEGER NOT NULL,     -- current whitelist status (0/1)
+            registered_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE whitelist_changes (
+            id {serial},
+            enterprise_id TEXT NOT NULL REFERENCES enterprises(id),
+            listed INTEGER NOT NULL,          -- 1 entered the whitelist, 0 left it
+            effective_date TEXT NOT NULL,     -- ISO date from which the change holds
+            batch TEXT,                       -- published batch, e.g. "2024-01 batch 5"
+            note TEXT,
+            recorded_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX whitelist_changes_by_enterprise ON whitelist_changes (enterprise_id)",
+        """CREATE TABLE events (
+            id {id} PRIMARY KEY,              -- 1, 2, 3 ... in acceptance order (leaf index + 1)
+            type TEXT NOT NULL,
+            actor TEXT NOT NULL,              -- reporting enterprise
+            counterparty TEXT,                -- receiver of a shipment, sender of a receipt ...
+            occurred_at TEXT NOT NULL,        -- when the fact happened (as reported)
+            reported_at TEXT NOT NULL,        -- when the platform accepted the report
+            place TEXT,                       -- GB/T 2260 code where it happened
+            ref TEXT,                         -- the reporter's own id, unique per actor
+            corrects BIGINT,                  -- for a correction: the event it corrects
+            batteries TEXT NOT NULL,          -- JSON array of the listed battery codes
+            body TEXT NOT NULL                -- JSON of the type-specific body
+        )""",
+        "CREATE UNIQUE INDEX events_actor_ref ON events (actor, ref)",
+        "CREATE INDEX events_corrects ON events (corrects)",
+        # every battery an event touches (listed or named in its body), for history queries
+        """CREATE TABLE event_batteries (
+            code TEXT NOT NULL,
+            event_id BIGINT NOT NULL,
+            PRIMARY KEY (code, event_id)
+        ){without_rowid}""",
+        """CREATE TABLE batteries (
+            code TEXT PRIMARY KEY,            -- GB/T 34014 code: the battery's identity
+            level TEXT NOT NULL,              -- pack / module / cell
+            battery_type TEXT NOT NULL,       -- GB/T 34014 position 5 letter
+            maker TEXT NOT NULL,              -- enterprise that registered it
+            spec TEXT NOT NULL,               -- JSON: chemistry, ratings, mass, composition
+            second_life INTEGER NOT NULL,
+            predecessors TEXT NOT NULL,       -- JSON array: originals of a second-life product
+            produced_event BIGINT NOT NULL,
+            -- the fold of its events, rewritten only by accepted events:
+            state TEXT NOT NULL,
+            holder TEXT,                      -- enterprise with custody; NULL: owner or parent
+            pending_to TEXT,                  -- receiver of a shipment not yet received
+            pending_event BIGINT,
+            parent TEXT,                      -- unit it is assembled into
+            vin TEXT,                         -- vehicle it is bound to
+            place TEXT,                       -- GB/T 2260 code of its last event
+            province TEXT,                    -- province of place, for filters
+            soh_percent TEXT,                 -- last tested state of health
+            last_event BIGINT NOT NULL
+        )""",
+        "CREATE INDEX batteries_holder ON batteries (holder, code)",
+        "CREATE INDEX batteries_state ON batteries (state, code)",
+        "CREATE INDEX batteries_maker ON batteries (maker, code)",
+        "CREATE INDEX batteries_province ON batteries (province, code)",
+        "CREATE INDEX batteries_pending ON batteries (pending_to) WHERE pending_to IS NOT NULL",
+        "CREATE INDEX batteries_parent ON batteries (parent) WHERE parent IS NOT NULL",
+        "CREATE INDEX batteries_vin ON batteries (vin) WHERE vin IS NOT NULL",
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+DIALECT_WORDS = {
+    "sqlite": {
+        "id": "INTEGER",
+        "serial": "INTEGER PRIMARY KEY",
+        "blob": "BLOB",
+        "without_rowid": " WITHOUT ROWID",
+    },
+    "postgres": {
+        "id": "BIGINT",
+        "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "blob": "BYTEA",
+        "without_rowid": "",
+    },
+}
+
+
+def migration_statements(dialect: str, version: int) -> list[str]:
+    """The statements of migration ``version`` (1-based) for ``dialect``."""
+    words = DIALECT_WORDS[dialect]
+    return [stmt.format(**words) for stmt in MIGRATIONS[version - 1]]

@@ -1,0 +1,79 @@
+"""One conformance suite, run against SQLite and PostgreSQL (the ``store`` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+
+from battrace.errors import BatchError
+from battrace.services.reporting import SourceItem, report_event, report_events
+from battrace.store import BatteryFilter, Store, open_store
+from battrace.store.schema import SCHEMA_VERSION
+from tests.builders import code, event, produced
+
+
+def test_migrate_is_idempotent(store: Store) -> None:
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.migrate() == 0
+    assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_event_ids_are_dense_and_ordered(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker = firms["battery_maker"]
+    first = report_event(world, produced(maker, [code(n=1)]))
+    result = report_events(world, [SourceItem(produced(maker, [code(n=i)])) for i in (2, 3, 4)])
+    assert first.id == 1
+    assert (result.first_id, result.last_id, result.accepted) == (2, 4, 3)
+    assert [e.id for e in world.iter_events()] == [1, 2, 3, 4]
+
+
+def test_failed_batch_writes_nothing(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker, vm = firms["battery_maker"], firms["vehicle_maker"]
+    items = [
+        SourceItem(produced(maker, [code(n=1)])),
+        SourceItem(event("shipped", maker, [code(n=1)], counterparty=vm)),
+        SourceItem(event("received", firms["dealer"], [code(n=1)])),  # not addressed to dealer
+    ]
+    with pytest.raises(BatchError) as info:
+        report_events(world, items)
+    assert info.value.index == 2 and info.value.rule == "receipt_needs_shipment"
+    assert world.count("events") == 0
+    assert world.count("batteries") == 0
+    assert world.count("event_batteries") == 0
+
+
+def test_batch_spanning_chunks_sees_its_own_writes(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker, vm = firms["battery_maker"], firms["vehicle_maker"]
+    items = [SourceItem(produced(maker, [code(n=i)])) for i in range(1, 8)]
+    items += [SourceItem(event("shipped", maker, [code(n=i)], counterparty=vm)) for i in range(1, 8)]
+    result = report_events(world, items, chunk_size=3)
+    assert result.accepted == 14
+    assert {b.pending_to for b in world.list_batteries(BatteryFilter())} == {vm.credit_code}
+
+
+def test_reads(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker, vm = firms["battery_maker"], firms["vehicle_maker"]
+    for i in (1, 2, 3):
+        report_event(world, produced(maker, [code(n=i)]))
+    report_event(world, event("shipped", maker, [code(n=2)], counterparty=vm))
+    battery = world.battery(code(n=2))
+    assert battery is not None and battery.pending_to == vm.credit_code
+    assert [e.type for e in world.history(code(n=2))] == ["produced", "shipped"]
+    pending = world.pending_shipments(vm.credit_code)
+    assert [(b.code, e.type) for b, e in pending] == [(code(n=2), "shipped")]
+    page = world.list_batteries(BatteryFilter(maker=maker.credit_code, limit=2))
+    assert [b.code for b in page] == sorted(code(n=i) for i in (1, 2, 3))[:2]
+    rest = world.list_batteries(BatteryFilter(maker=maker.credit_code, after=page[-1].code))
+    assert len(rest) == 1
+    assert world.list_batteries(BatteryFilter(province="110000")) == []
+    assert len(world.list_batteries(BatteryFilter(province=maker.division[:2] + "0000"))) == 3
+    assert world.event(99) is None
+
+
+def test_reopen_keeps_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from battrace.services.demo import register_demo_firms
+
+    path = tmp_path / "x.db"
+    with open_store(path) as s:
+        register_demo_firms(s)
+    with open_store(path) as s:
+        assert s.count("enterprises") == 12

@@ -1,0 +1,36 @@
+"""One JSON error shape for every error."""
+
+from __future__ import annotations
+
+import pytest
+
+from battrace import errors
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.ValidationError("x: bad", field="x", rule="r"),
+        errors.CodeError("code position 3: bad", field="code", rule="charset", position=3),
+        errors.NotFoundError("gone"),
+        errors.ConflictError("twice", field="code", rule="registered_once"),
+        errors.RuleViolation("no", field="batteries", rule="state_order"),
+        errors.PermissionDenied("no"),
+        errors.StoreError("down"),
+        errors.BatchError(3, errors.RuleViolation("no", rule="holder_only"), line=4),
+    ],
+)
+def test_error_shape(error: errors.BattraceError) -> None:
+    body = error.to_dict()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == error.code
+    assert body["error"]["message"] == error.message
+    assert 400 <= error.status < 600
+    if error.rule is not None:
+        assert body["error"]["rule"] == error.rule
+
+
+def test_batch_error_carries_cause() -> None:
+    error = errors.BatchError(0, errors.ValidationError("type: bad", field="type", rule="enum"))
+    assert error.message == "item 0: type: bad"
+    assert error.to_dict()["error"]["cause"]["rule"] == "enum"
