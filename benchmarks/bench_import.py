@@ -39,8 +39,14 @@ def raw_baseline(path: Path, db: Path) -> None:
     with path.open("rb") as f:
         rows = (
             (
-                e["type"], e["actor"], e.get("counterparty"), e["occurred_at"],
-                e.get("reported_at"), e.get("place"), e.get("ref"), None,
+                e["type"],
+                e["actor"],
+                e.get("counterparty"),
+                e["occurred_at"],
+                e.get("reported_at"),
+                e.get("place"),
+                e.get("ref"),
+                None,
                 orjson.dumps(e["batteries"]).decode(),
                 orjson.dumps(e.get("body", {}), option=orjson.OPT_SORT_KEYS).decode(),
             )
@@ -84,7 +90,7 @@ def run(batteries: int, repeat: int, postgres: bool) -> dict[str, float]:
         if postgres:
             name, url = _pg_url()
             try:
-                pg_times.append(timed(lambda: battrace_import(path, url)))
+                pg_times.append(timed(lambda url=url: battrace_import(path, url)))
             finally:
                 _pg_drop(name)
     result = {

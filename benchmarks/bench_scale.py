@@ -32,12 +32,19 @@ def run(events: int, queries: int, db: Path) -> dict[str, object]:
     with open_store(db) as store:
         register_demo_firms(store)
         with path.open("rb") as f:
-            import_items(store, read_file(f, "ndjson", "events"),
-                         on_progress=lambda n: samples.append((n, rss_mib())))
+            import_items(
+                store,
+                read_file(f, "ndjson", "events"),
+                on_progress=lambda n: samples.append((n, rss_mib())),
+            )
     import_seconds = time.perf_counter() - start
     with open_store(db) as store:
-        codes = [row[0] for row in store._connection().query(  # noqa: SLF001
-            "SELECT code FROM batteries ORDER BY random() LIMIT ?", (queries,))]
+        codes = [
+            row[0]
+            for row in store._connection().query(
+                "SELECT code FROM batteries ORDER BY random() LIMIT ?", (queries,)
+            )
+        ]
         service, bare = [], []
         for code in codes:
             t0 = time.perf_counter()
@@ -49,8 +56,12 @@ def run(events: int, queries: int, db: Path) -> dict[str, object]:
             bare.append((t2 - t1) * 1000)
         stored = store.count("events")
     return {
-        "events": count, "stored": stored, "import_seconds": import_seconds, "samples": samples,
-        "service_ms": service, "bare_ms": bare,
+        "events": count,
+        "stored": stored,
+        "import_seconds": import_seconds,
+        "samples": samples,
+        "service_ms": service,
+        "bare_ms": bare,
     }
 
 
@@ -62,23 +73,26 @@ def report(r: dict[str, object]) -> str:
         min(samples, key=lambda s, q=q: abs(s[0] - total * q)) for q in (0.2, 0.4, 0.6, 0.8, 1.0)
     ]
     service, bare = r["service_ms"], r["bare_ms"]
-    assert isinstance(service, list) and isinstance(bare, list)
+    assert isinstance(service, list)
+    assert isinstance(bare, list)
     rss = " | ".join(f"{n:,}: {m:.0f} MiB" for n, m in marks)
     peak = max(m for _, m in samples)
-    return "\n".join([
-        f"Machine: {machine()}",
-        "",
-        f"Command: `python benchmarks/bench_scale.py --events {r['events']}`",
-        "",
-        f"- Imported {r['stored']:,} events in {r['import_seconds']:.0f} s"
-        f" ({int(r['stored']) / float(r['import_seconds']):,.0f} events/s, one transaction).",
-        f"- Resident memory by events imported: {rss}; peak {peak:.0f} MiB.",
-        f"- History of one battery with {r['stored']:,} events in the store"
-        f" ({len(service)} random batteries): service `battery_history` p50"
-        f" {percentile(service, 50):.2f} ms, p99 {percentile(service, 99):.2f} ms; bare store"
-        f" query p50 {percentile(bare, 50):.2f} ms, p99 {percentile(bare, 99):.2f} ms"
-        " (target p99 < 5 ms).",
-    ])
+    return "\n".join(
+        [
+            f"Machine: {machine()}",
+            "",
+            f"Command: `python benchmarks/bench_scale.py --events {r['events']}`",
+            "",
+            f"- Imported {r['stored']:,} events in {r['import_seconds']:.0f} s"
+            f" ({int(r['stored']) / float(r['import_seconds']):,.0f} events/s, one transaction).",
+            f"- Resident memory by events imported: {rss}; peak {peak:.0f} MiB.",
+            f"- History of one battery with {r['stored']:,} events in the store"
+            f" ({len(service)} random batteries): service `battery_history` p50"
+            f" {percentile(service, 50):.2f} ms, p99 {percentile(service, 99):.2f} ms; bare store"
+            f" query p50 {percentile(bare, 50):.2f} ms, p99 {percentile(bare, 99):.2f} ms"
+            " (target p99 < 5 ms).",
+        ]
+    )
 
 
 def main() -> None:

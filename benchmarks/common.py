@@ -65,9 +65,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def machine() -> str:
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    libs = ", ".join(
-        f"{name} {version(name)}" for name in ("pydantic", "orjson", "psycopg")
-    )
+    libs = ", ".join(f"{name} {version(name)}" for name in ("pydantic", "orjson", "psycopg"))
     return (
         f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.machine()}, Python"
         f" {sys.version.split()[0]}, SQLite {__import__('sqlite3').sqlite_version}, {libs};"

@@ -33,11 +33,23 @@ LFP_MODULE = {
 }
 
 
-def code(maker: str = "N1D", n: int = 1, *, level: str = "pack", letter: str = "B",
-         day: date = date(2024, 3, 15), second_life: bool = False) -> str:
+def code(
+    maker: str = "N1D",
+    n: int = 1,
+    *,
+    level: str = "pack",
+    letter: str = "B",
+    day: date = date(2024, 3, 15),
+    second_life: bool = False,
+) -> str:
     return generate_battery_code(
-        manufacturer=maker, product_type=level, battery_type=letter, spec="A1",
-        traceability=None if second_life else "TEST001", production_date=day, serial=n,
+        manufacturer=maker,
+        product_type=level,
+        battery_type=letter,
+        spec="A1",
+        traceability=None if second_life else "TEST001",
+        production_date=day,
+        serial=n,
         second_life=second_life,
     )
 
@@ -46,8 +58,15 @@ def vin(n: int = 1) -> str:
     return generate_vin("LDM", "TESTB", f"{n:08d}")
 
 
-def event(kind: str, actor: DemoFirm, batteries: list[str], *, when: str = "2024-04-01",
-          counterparty: DemoFirm | None = None, **body: Any) -> dict[str, Any]:
+def event(
+    kind: str,
+    actor: DemoFirm,
+    batteries: list[str],
+    *,
+    when: str = "2024-04-01",
+    counterparty: DemoFirm | None = None,
+    **body: Any,
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "type": kind,
         "batteries": batteries,
@@ -60,6 +79,7 @@ def event(kind: str, actor: DemoFirm, batteries: list[str], *, when: str = "2024
     return data
 
 
-def produced(maker: DemoFirm, codes: list[str], spec: dict[str, Any] | None = None,
-             **extra: Any) -> dict[str, Any]:
+def produced(
+    maker: DemoFirm, codes: list[str], spec: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     return event("produced", maker, codes, when="2024-03-15", **(spec or LFP_PACK), **extra)

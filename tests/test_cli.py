@@ -28,25 +28,47 @@ def test_code_parse_fixed_interface(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "code", "parse", code(), "--json")
     assert status == 0
     data = json.loads(out)
-    assert set(data) == {"manufacturer", "product_type", "battery_type", "spec", "traceability",
-                         "production_date", "serial", "second_life"}
-    assert data["production_date"] == "2024-03-15" and data["product_type"] == "pack"
+    assert set(data) == {
+        "manufacturer",
+        "product_type",
+        "battery_type",
+        "spec",
+        "traceability",
+        "production_date",
+        "serial",
+        "second_life",
+    }
+    assert data["production_date"] == "2024-03-15"
+    assert data["product_type"] == "pack"
     assert data["second_life"] is False
 
 
 def test_code_parse_invalid_names_position(capsys: pytest.CaptureFixture[str]) -> None:
     bad = code()[:14] + "I" + code()[15:]
     status, _, err = run(capsys, "code", "parse", bad)
-    assert status != 0 and "15" in err
+    assert status != 0
+    assert "15" in err
     status, out, _ = run(capsys, "code", "parse", bad, "--json")
-    assert status != 0 and json.loads(out)["error"]["position"] == 15
+    assert status != 0
+    assert json.loads(out)["error"]["position"] == 15
 
 
 def test_code_generate_round_trip(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "code", "generate", "--manufacturer", "N1D", "--count", "3",
-                         "--production-date", "2031-12-31", "--json")
+    status, out, _ = run(
+        capsys,
+        "code",
+        "generate",
+        "--manufacturer",
+        "N1D",
+        "--count",
+        "3",
+        "--production-date",
+        "2031-12-31",
+        "--json",
+    )
     codes = json.loads(out)
-    assert status == 0 and len(set(codes)) == 3
+    assert status == 0
+    assert len(set(codes)) == 3
     _, parsed, _ = run(capsys, "code", "parse", codes[2], "--json")
     assert json.loads(parsed)["production_date"] == "2031-12-31"
 
@@ -54,30 +76,53 @@ def test_code_generate_round_trip(capsys: pytest.CaptureFixture[str]) -> None:
 def test_whole_flow(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
     assert run(capsys, "init", "--db", db)[0] == 0
     for firm in demo_firms():
-        args = ["enterprise", "add", "--db", db, "--credit-code", firm.credit_code, "--name",
-                firm.name, "--roles", ",".join(firm.roles), "--division", firm.division]
+        args = [
+            "enterprise",
+            "add",
+            "--db",
+            db,
+            "--credit-code",
+            firm.credit_code,
+            "--name",
+            firm.name,
+            "--roles",
+            ",".join(firm.roles),
+            "--division",
+            firm.division,
+        ]
         if firm.manufacturer_code:
             args += ["--manufacturer-code", firm.manufacturer_code]
         assert run(capsys, *args)[0] == 0
     status, out, _ = run(capsys, "enterprise", "list", "--db", db, "--json")
-    assert status == 0 and len(json.loads(out)) == 12
+    assert status == 0
+    assert len(json.loads(out)) == 12
     events = tmp_path / "events.ndjson"
     events.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in demo_events(10)))
     status, out, _ = run(capsys, "import", str(events), "--db", db, "--json")
-    assert status == 0 and json.loads(out)["accepted"] > 50
+    assert status == 0
+    assert json.loads(out)["accepted"] > 50
     status, out, _ = run(capsys, "batteries", "--db", db, "--state", "recycled", "--json")
     first = json.loads(out)["items"][0]["code"]
     status, out, _ = run(capsys, "show", first, "--db", db, "--json")
-    assert status == 0 and json.loads(out)["history"][-1]["type"] == "recycled"
+    assert status == 0
+    assert json.loads(out)["history"][-1]["type"] == "recycled"
     status, out, _ = run(capsys, "show", first, "--db", db)
-    assert status == 0 and "recycled" in out
+    assert status == 0
+    assert "recycled" in out
     # an event in a bad state is refused with battery, rule and state named, nothing written
     maker = demo_firms()[0]
-    bad = {"type": "tested", "batteries": [first], "actor": maker.credit_code,
-           "occurred_at": "2024-01-01", "body": {"soh_percent": "50"}}
+    bad = {
+        "type": "tested",
+        "batteries": [first],
+        "actor": maker.credit_code,
+        "occurred_at": "2024-01-01",
+        "body": {"soh_percent": "50"},
+    }
     before = run(capsys, "show", first, "--db", db, "--json")[1]
     status, _, err = run(capsys, "report", json.dumps(bad), "--db", db)
-    assert status == 1 and first in err and "recycled" in err
+    assert status == 1
+    assert first in err
+    assert "recycled" in err
     assert run(capsys, "show", first, "--db", db, "--json")[1] == before
 
 
@@ -85,18 +130,54 @@ def test_register_and_report(capsys: pytest.CaptureFixture[str], db: str) -> Non
     maker = demo_firms()[0]
     vm = demo_firms()[2]
     for firm in (maker, vm):
-        args = ["enterprise", "add", "--db", db, "--credit-code", firm.credit_code, "--name",
-                firm.name, "--roles", ",".join(firm.roles), "--division", firm.division]
+        args = [
+            "enterprise",
+            "add",
+            "--db",
+            db,
+            "--credit-code",
+            firm.credit_code,
+            "--name",
+            firm.name,
+            "--roles",
+            ",".join(firm.roles),
+            "--division",
+            firm.division,
+        ]
         if firm.manufacturer_code:
             args += ["--manufacturer-code", firm.manufacturer_code]
         run(capsys, *args)
-    status, out, _ = run(capsys, "register", code(), "--db", db, "--maker", maker.credit_code,
-                         "--chemistry", "LFP", "--capacity", "150", "--voltage", "384",
-                         "--energy", "57.6", "--mass", "400", "--composition", '{"li": "4"}',
-                         "--json")
-    assert status == 0 and json.loads(out)["type"] == "produced"
-    shipped = {"type": "shipped", "batteries": [code()], "actor": maker.credit_code,
-               "counterparty": vm.credit_code, "occurred_at": "2024-04-01T09:00:00+08:00"}
+    status, out, _ = run(
+        capsys,
+        "register",
+        code(),
+        "--db",
+        db,
+        "--maker",
+        maker.credit_code,
+        "--chemistry",
+        "LFP",
+        "--capacity",
+        "150",
+        "--voltage",
+        "384",
+        "--energy",
+        "57.6",
+        "--mass",
+        "400",
+        "--composition",
+        '{"li": "4"}',
+        "--json",
+    )
+    assert status == 0
+    assert json.loads(out)["type"] == "produced"
+    shipped = {
+        "type": "shipped",
+        "batteries": [code()],
+        "actor": maker.credit_code,
+        "counterparty": vm.credit_code,
+        "occurred_at": "2024-04-01T09:00:00+08:00",
+    }
     status, out, _ = run(capsys, "report", json.dumps(shipped), "--db", db, "--json")
     assert status == 0
     status, out, _ = run(capsys, "pending", vm.credit_code, "--db", db, "--json")
@@ -105,8 +186,11 @@ def test_register_and_report(capsys: pytest.CaptureFixture[str], db: str) -> Non
 
 def test_errors_are_clean(capsys: pytest.CaptureFixture[str], db: str) -> None:
     status, out, _ = run(capsys, "report", "{oops", "--db", db, "--json")
-    assert status == 1 and json.loads(out)["error"]["field"] == "event"
+    assert status == 1
+    assert json.loads(out)["error"]["field"] == "event"
     status, _, err = run(capsys, "import", "/nonexistent.ndjson", "--db", db)
-    assert status == 1 and "does not exist" in err
+    assert status == 1
+    assert "does not exist" in err
     status, _, err = run(capsys, "show", "--db", db)
-    assert status == 2 and "Missing argument" in err
+    assert status == 2
+    assert "Missing argument" in err

@@ -24,8 +24,8 @@ from rich.table import Table
 from battrace.codes import generate_battery_code, parse_battery_code
 from battrace.config import load_settings
 from battrace.errors import BattraceError, ValidationError
-from battrace.services import enterprises as enterprise_service
 from battrace.services import demo as demo_service
+from battrace.services import enterprises as enterprise_service
 from battrace.services import importing, queries
 from battrace.services.reporting import report_event
 from battrace.store import Store, open_store
@@ -46,8 +46,9 @@ err = Console(stderr=True, highlight=False)
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="SQLite file or postgresql:// URL (default: ./battrace.db).",
-                 envvar=None),
+    typer.Option(
+        "--db", help="SQLite file or postgresql:// URL (default: ./battrace.db).", envvar=None
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -71,13 +72,18 @@ def _store(db: str | None) -> Iterator[Store]:
 def init(db: DbOption = None, json: JsonOption = False) -> None:
     """Create the database (or bring its schema up to date)."""
     with _store(db) as store:
-        info = {"database": store.location, "dialect": store.dialect,
-                "schema_version": store.schema_version()}
+        info = {
+            "database": store.location,
+            "dialect": store.dialect,
+            "schema_version": store.schema_version(),
+        }
     if json:
         _print_json(info)
     else:
-        out.print(f"database ready: {info['database']} ({info['dialect']}, schema"
-                  f" v{info['schema_version']})")
+        out.print(
+            f"database ready: {info['database']} ({info['dialect']}, schema"
+            f" v{info['schema_version']})"
+        )
 
 
 @enterprise_app.command("add")
@@ -128,8 +134,14 @@ def enterprise_list(
         return
     table = Table("id", "name", "roles", "division", "maker code", "whitelisted")
     for e in found:
-        table.add_row(e.id, e.name, ",".join(sorted(e.roles)), e.division,
-                      e.manufacturer_code or "", "yes" if e.whitelisted else "no")
+        table.add_row(
+            e.id,
+            e.name,
+            ",".join(sorted(e.roles)),
+            e.division,
+            e.manufacturer_code or "",
+            "yes" if e.whitelisted else "no",
+        )
     out.print(table)
 
 
@@ -154,8 +166,12 @@ def enterprise_whitelist(
     """Record a whitelist change (history is kept)."""
     with _store(db) as store:
         change = enterprise_service.change_whitelist(
-            store, enterprise_id, listed=listed, effective_date=_parse_date(effective, "date"),
-            batch=batch, note=note,
+            store,
+            enterprise_id,
+            listed=listed,
+            effective_date=_parse_date(effective, "date"),
+            batch=batch,
+            note=note,
         )
     if json:
         _print_json(change.to_dict())
@@ -167,8 +183,9 @@ def _parse_date(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{field}: {text!r} is not a YYYY-MM-DD date", field=field,
-                              rule="date") from None
+        raise ValidationError(
+            f"{field}: {text!r} is not a YYYY-MM-DD date", field=field, rule="date"
+        ) from None
 
 
 @app.command()
@@ -183,8 +200,9 @@ def register(
     composition: Annotated[
         str | None, typer.Option(help='Material kg as JSON, e.g. {"li": "1.2"}.')
     ] = None,
-    children: Annotated[str | None, typer.Option(help="Codes of units inside, comma-separated.")]
-    = None,
+    children: Annotated[
+        str | None, typer.Option(help="Codes of units inside, comma-separated.")
+    ] = None,
     file: Annotated[Path | None, typer.Option(help="NDJSON or CSV of battery records.")] = None,
     db: DbOption = None,
     json: JsonOption = False,
@@ -196,8 +214,13 @@ def register(
     if code is None:
         raise ValidationError("code: give a battery code or --file", field="code", rule="required")
     record: dict[str, Any] = {
-        "code": code, "maker": maker, "chemistry": chemistry, "rated_capacity_ah": capacity,
-        "nominal_voltage_v": voltage, "energy_kwh": energy, "mass_kg": mass,
+        "code": code,
+        "maker": maker,
+        "chemistry": chemistry,
+        "rated_capacity_ah": capacity,
+        "nominal_voltage_v": voltage,
+        "energy_kwh": energy,
+        "mass_kg": mass,
         "children": children or [],
     }
     if composition:
@@ -214,7 +237,9 @@ def _json_arg(text: str, field: str) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise ValidationError(f"{field}: not valid JSON ({exc})", field=field, rule="json") from None
+        raise ValidationError(
+            f"{field}: not valid JSON ({exc})", field=field, rule="json"
+        ) from None
 
 
 @app.command()
@@ -282,8 +307,13 @@ def _import(
 @contextmanager
 def _progress(show: bool) -> Iterator[Progress]:
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} events"),
-        TimeElapsedColumn(), console=err, disable=not show, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} events"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=True,
     )
     with progress:
         yield progress
@@ -301,8 +331,14 @@ def show(code: str, db: DbOption = None, json: JsonOption = False) -> None:
     _print_mapping(data)
     table = Table("id", "type", "occurred", "actor", "counterparty", "place")
     for e in history:
-        table.add_row(str(e["id"]), e["type"] + (" (corrected)" if "corrected_by" in e else ""),
-                      e["occurred_at"], e["actor"], e["counterparty"] or "", e["place"] or "")
+        table.add_row(
+            str(e["id"]),
+            e["type"] + (" (corrected)" if "corrected_by" in e else ""),
+            e["occurred_at"],
+            e["actor"],
+            e["counterparty"] or "",
+            e["place"] or "",
+        )
     out.print(table)
 
 
@@ -312,23 +348,37 @@ def batteries(
     state: Annotated[str | None, typer.Option(help="State, e.g. retired.")] = None,
     maker: Annotated[str | None, typer.Option(help="Maker's credit code.")] = None,
     province: Annotated[str | None, typer.Option(help="Province code, e.g. 310000.")] = None,
-    after: Annotated[str | None, typer.Option(help="Cursor: last code of the previous page.")]
-    = None,
+    after: Annotated[
+        str | None, typer.Option(help="Cursor: last code of the previous page.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Page size.")] = 100,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """List batteries by holder, state, maker or province (cursor pages)."""
     with _store(db) as store:
-        page = queries.list_batteries(store, holder=holder, state=state, maker=maker,
-                                      province=province, after=after, limit=limit)
+        page = queries.list_batteries(
+            store,
+            holder=holder,
+            state=state,
+            maker=maker,
+            province=province,
+            after=after,
+            limit=limit,
+        )
     if json:
         _print_json(page)
         return
     table = Table("code", "level", "state", "holder", "province", "vin")
     for b in page["items"]:
-        table.add_row(b["code"], b["level"], b["state"], b["holder"] or "", b["province"] or "",
-                      b["vin"] or "")
+        table.add_row(
+            b["code"],
+            b["level"],
+            b["state"],
+            b["holder"] or "",
+            b["province"] or "",
+            b["vin"] or "",
+        )
     out.print(table)
     if page["next"]:
         out.print(f"more: --after {page['next']}")
@@ -350,8 +400,9 @@ def pending(receiver: str, db: DbOption = None, json: JsonOption = False) -> Non
 
 @app.command()
 def demo(
-    batteries: Annotated[int, typer.Option(help="How many packs to walk through their life.")]
-    = 2000,
+    batteries: Annotated[
+        int, typer.Option(help="How many packs to walk through their life.")
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     db: DbOption = None,
     json: JsonOption = False,
@@ -385,10 +436,8 @@ def code_generate(
     product_type: Annotated[str, typer.Option(help="pack, module or cell.")] = "pack",
     battery_type: Annotated[str, typer.Option(help="Type letter: B LFP, E ternary ...")] = "B",
     spec: Annotated[str, typer.Option(help="2-character specification code.")] = "01",
-    traceability: Annotated[str, typer.Option(help="7-character traceability code.")]
-    = "0000001",
-    production_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")]
-    = None,
+    traceability: Annotated[str, typer.Option(help="7-character traceability code.")] = "0000001",
+    production_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
     serial: Annotated[int, typer.Option(help="First serial number of the day.")] = 1,
     count: Annotated[int, typer.Option(help="How many consecutive codes.")] = 1,
     second_life: Annotated[bool, typer.Option(help="Second-life (re-coded) form.")] = False,
@@ -400,9 +449,14 @@ def code_generate(
     day = _parse_date(production_date, "production_date") if production_date else date.today()
     codes = [
         generate_battery_code(
-            manufacturer=manufacturer, product_type=product_type, battery_type=battery_type,
-            spec=spec, traceability=None if second_life else traceability, production_date=day,
-            serial=serial + i, second_life=second_life,
+            manufacturer=manufacturer,
+            product_type=product_type,
+            battery_type=battery_type,
+            spec=spec,
+            traceability=None if second_life else traceability,
+            production_date=day,
+            serial=serial + i,
+            second_life=second_life,
         )
         for i in range(count)
     ]

@@ -14,8 +14,8 @@ The CLI turns any :class:`BattraceError` into one clean line (or a JSON object w
      +-- ConflictError                 409 conflict      a code registered twice, a duplicate ref
      +-- RuleViolation                 409 rule_violation  state machine, custody or role rule
      +-- PermissionDenied              403 forbidden     an actor may not do or see this
-     +-- BatchError                    422 batch_rejected  one item of a batch failed; nothing written
-     +-- StoreError                    503 store_unavailable  the database cannot be reached
+     +-- BatchError                    422 batch_rejected  an item failed; nothing written
+     +-- StoreError                    503 store_unavailable  database unreachable
 """
 
 from __future__ import annotations

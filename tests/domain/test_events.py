@@ -40,7 +40,7 @@ def test_valid_event_is_normalised() -> None:
         ({"occurred_at": "yesterday"}, "occurred_at", "value"),
         ({"place": "999999"}, "place", None),
         ({"surprise": 1}, "surprise", "extra_forbidden"),
-        ({"ref": ""}, "ref", "string_too_short"),
+        ({"ref": ""}, "ref", "string_length"),
     ],
 )
 def test_envelope_rules(change: dict[str, Any], field: str, rule: str | None) -> None:
@@ -84,8 +84,11 @@ def test_type_specific_rules() -> None:
     assert _error(event("installed", VM, [code()], vin="LDM00000000000000")).field == "body.vin"
     assert _error(event("installed", VM, [code()], vin=vin())).field == "body.certificate_date"
     assert _error(event("tested", MAKER, [code()], soh_percent="151")).field == "body.soh_percent"
-    late = {**event("tested", MAKER, [code()], soh_percent="90"),
-            "occurred_at": "2024-05-02", "reported_at": "2024-05-01"}
+    late = {
+        **event("tested", MAKER, [code()], soh_percent="90"),
+        "occurred_at": "2024-05-02",
+        "reported_at": "2024-05-01",
+    }
     assert _error(late).rule == "not_after_reported"
     # and the valid forms pass
     assert parse_event(event("shipped", MAKER, [code()], counterparty=VM))

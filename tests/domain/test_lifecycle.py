@@ -91,10 +91,12 @@ def _retired_at_dismantler(w: World) -> None:
 def test_full_life_to_recycling(w: World) -> None:
     _retired_at_dismantler(w)
     d, o, r = w.f("dismantler"), w.f("collection_outlet"), w.f("recycler")
-    assert w.state(PACK).state is State.RETIRED and w.state(PACK).holder == d.credit_code
+    assert w.state(PACK).state is State.RETIRED
+    assert w.state(PACK).holder == d.credit_code
     w.apply(event("shipped", d, [PACK], counterparty=o))
     w.apply(event("collected", o, [PACK], counterparty=d))
-    assert w.state(PACK).state is State.COLLECTED and w.state(PACK).holder == o.credit_code
+    assert w.state(PACK).state is State.COLLECTED
+    assert w.state(PACK).holder == o.credit_code
     w.apply(event("shipped", o, [PACK], counterparty=r))
     w.apply(event("received", r, [PACK]))
     w.apply(event("tested", r, [PACK], soh_percent="61.5"))
@@ -170,7 +172,8 @@ def test_state_order(w: World) -> None:
     _to_vehicle_maker(w)
     with pytest.raises(RuleViolation, match="state_order") as info:
         w.apply(event("vehicle_sold", w.f("vehicle_maker"), [PACK], buyer_region="310000"))
-    assert PACK in str(info.value) and "in_stock" in str(info.value)
+    assert PACK in str(info.value)
+    assert "in_stock" in str(info.value)
 
 
 def test_nothing_after_recycling(w: World) -> None:
@@ -255,7 +258,8 @@ def test_swap_returns_old_pack_to_station_stock(w: World) -> None:
     w.apply(event("shipped", maker, [new], counterparty=swapper))
     w.apply(event("received", swapper, [new]))
     w.apply(event("swapped", swapper, [PACK], vin=VIN, new=new))
-    assert w.state(PACK).state is State.IN_STOCK and w.state(PACK).holder == swapper.credit_code
+    assert w.state(PACK).state is State.IN_STOCK
+    assert w.state(PACK).holder == swapper.credit_code
     assert w.state(new).vin == VIN
 
 
@@ -276,7 +280,8 @@ def test_repurposed_product_links_originals(w: World) -> None:
         w.apply(event("repurposed", e, [PACK], product=code("E7L", 9), spec=LFP_PACK))
     w.apply(event("repurposed", e, [PACK], product=product, spec=LFP_PACK))
     assert w.state(PACK).state is State.REPURPOSED
-    assert w.state(product).predecessors == (PACK,) and w.state(product).second_life
+    assert w.state(product).predecessors == (PACK,)
+    assert w.state(product).second_life
 
 
 def test_second_life_code_not_produced_directly(w: World) -> None:
@@ -302,5 +307,6 @@ def test_dismantling_releases_listed_parts(w: World) -> None:
     with pytest.raises(RuleViolation, match="part_of"):
         w.apply(event("dismantled", r, [PACK], parts=[stray]))
     w.apply(event("dismantled", r, [PACK], parts=[module]))
-    assert w.state(module).state is State.RETIRED and w.state(module).holder == r.credit_code
+    assert w.state(module).state is State.RETIRED
+    assert w.state(module).holder == r.credit_code
     assert w.state(PACK).state is State.DISMANTLED

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -30,7 +30,7 @@ def test_decimal_text_is_canonical() -> None:
 
 @pytest.mark.parametrize("bad", ["abc", "-1", "NaN", "Infinity", True, None, [1], "0.0000001"])
 def test_bad_quantities(bad: object) -> None:
-    with pytest.raises(ValueError, match="."):
+    with pytest.raises(ValueError, match=r"\w"):
         to_decimal(bad)
 
 
@@ -38,12 +38,13 @@ def test_dates_and_times() -> None:
     assert to_aware_datetime("2024-05-01") == datetime(2024, 5, 1, tzinfo=CHINA_TZ)
     assert to_aware_datetime(date(2024, 5, 1)) == datetime(2024, 5, 1, tzinfo=CHINA_TZ)
     utc = to_aware_datetime("2024-05-01T01:02:03Z")
-    assert utc.utcoffset() is not None and timestamp_text(utc) == "2024-05-01T01:02:03Z"
+    assert utc.utcoffset() is not None
+    assert timestamp_text(utc) == "2024-05-01T01:02:03Z"
     with pytest.raises(ValueError, match="UTC offset"):
         to_aware_datetime("2024-05-01T01:02:03")
     with pytest.raises(ValueError, match="ISO 8601"):
         to_aware_datetime("2024-13-01")
     with pytest.raises(ValueError, match="ISO 8601"):
         to_aware_datetime(20240501)
-    aware = datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
+    aware = datetime(2024, 5, 1, 8, tzinfo=UTC)
     assert to_aware_datetime(aware) is aware

@@ -11,7 +11,9 @@ def test_parse_roles() -> None:
     assert parse_roles(["dealer"]) == {Role.DEALER}
 
 
-@pytest.mark.parametrize(("given", "rule"), [("wizard", "known_role"), ("", "required"), ([], "required")])
+@pytest.mark.parametrize(
+    ("given", "rule"), [("wizard", "known_role"), ("", "required"), ([], "required")]
+)
 def test_bad_roles(given: str | list[str], rule: str) -> None:
     with pytest.raises(ValidationError) as info:
         parse_roles(given)

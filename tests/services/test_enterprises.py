@@ -19,7 +19,10 @@ CODE = generate_credit_code("310000", 4242)
 
 def _register(store: Store, **over: object) -> object:
     args: dict[str, object] = {
-        "credit_code": CODE, "name": "Acme Recycling", "roles": "recycler", "division": "310115",
+        "credit_code": CODE,
+        "name": "Acme Recycling",
+        "roles": "recycler",
+        "division": "310115",
     }
     args.update(over)
     return register_enterprise(store, **args)  # type: ignore[arg-type]
@@ -29,7 +32,9 @@ def test_register_and_read_back(store: Store) -> None:
     created = _register(store, whitelisted_since=date(2020, 1, 1))
     found = store.enterprise(CODE)
     assert found == created
-    assert found is not None and found.whitelisted and found.province == "310000"
+    assert found is not None
+    assert found.whitelisted
+    assert found.province == "310000"
     assert [e.id for e in store.list_enterprises(role="recycler")] == [CODE]
     assert store.list_enterprises(role="dealer") == []
 
@@ -46,7 +51,9 @@ def test_register_and_read_back(store: Store) -> None:
         ({"manufacturer_code": "ABC"}, "manufacturer_code", "coding_role"),
     ],
 )
-def test_register_rules(store: Store, over: dict[str, object], field: str, rule: str | None) -> None:
+def test_register_rules(
+    store: Store, over: dict[str, object], field: str, rule: str | None
+) -> None:
     with pytest.raises(ValidationError) as info:
         _register(store, **over)
     assert info.value.field == field
@@ -59,11 +66,19 @@ def test_registered_once_and_maker_code_unique(store: Store) -> None:
     _register(store)
     with pytest.raises(ConflictError, match="already registered"):
         _register(store)
-    _register(store, credit_code=generate_credit_code("310000", 1), roles="battery_maker",
-              manufacturer_code="AB1")
+    _register(
+        store,
+        credit_code=generate_credit_code("310000", 1),
+        roles="battery_maker",
+        manufacturer_code="AB1",
+    )
     with pytest.raises(ConflictError, match="already filed"):
-        _register(store, credit_code=generate_credit_code("310000", 2), roles="battery_maker",
-                  manufacturer_code="ab1")
+        _register(
+            store,
+            credit_code=generate_credit_code("310000", 2),
+            roles="battery_maker",
+            manufacturer_code="ab1",
+        )
 
 
 def test_whitelist_history(store: Store) -> None:
@@ -72,20 +87,30 @@ def test_whitelist_history(store: Store) -> None:
     change_whitelist(store, CODE, listed=False, effective_date=date(2023, 6, 1), note="revoked")
     history = store.whitelist_history(CODE)
     assert [(c.listed, c.effective_date) for c in history] == [
-        (True, date(2021, 1, 1)), (False, date(2023, 6, 1))]
+        (True, date(2021, 1, 1)),
+        (False, date(2023, 6, 1)),
+    ]
     assert whitelisted_on(history, date(2022, 1, 1)) is True
     assert whitelisted_on(history, date(2020, 1, 1)) is False
     assert whitelisted_on(history, date(2024, 1, 1)) is False
     view = enterprise_view(store, CODE)
-    assert view["whitelisted"] is False and len(view["whitelist_history"]) == 2
+    assert view["whitelisted"] is False
+    assert len(view["whitelist_history"]) == 2
     with pytest.raises(NotFoundError):
-        change_whitelist(store, generate_credit_code("310000", 7), listed=True,
-                         effective_date=date(2021, 1, 1))
+        change_whitelist(
+            store, generate_credit_code("310000", 7), listed=True, effective_date=date(2021, 1, 1)
+        )
 
 
 def test_future_listing_is_not_current(store: Store) -> None:
     _register(store)
-    change_whitelist(store, CODE, listed=True, effective_date=date(2999, 1, 1),
-                     now=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    change_whitelist(
+        store,
+        CODE,
+        listed=True,
+        effective_date=date(2999, 1, 1),
+        now=lambda: datetime(2026, 1, 1, tzinfo=UTC),
+    )
     found = store.enterprise(CODE)
-    assert found is not None and not found.whitelisted
+    assert found is not None
+    assert not found.whitelisted

@@ -34,7 +34,8 @@ def test_bad_json_line_is_named_and_nothing_written(sqlite_world: Store) -> None
     data.insert(4, b"{not json\n")
     with pytest.raises(BatchError) as info:
         import_items(sqlite_world, read_file(io.BytesIO(b"".join(data)), "ndjson", "events"))
-    assert info.value.line == 5 and info.value.rule == "json"
+    assert info.value.line == 5
+    assert info.value.rule == "json"
     assert sqlite_world.count("events") == 0
 
 
@@ -43,7 +44,8 @@ def test_batches_commit_separately(sqlite_world: Store) -> None:
     events[30]["type"] = "bogus"
     with pytest.raises(PartialImportError) as info:
         import_items(sqlite_world, read_file(_ndjson(events), "ndjson", "events"), batch_size=10)
-    assert info.value.line == 31 and info.value.committed == 30
+    assert info.value.line == 31
+    assert info.value.committed == 30
     assert "30 events of earlier batches" in info.value.to_dict()["error"]["message"]
     assert sqlite_world.count("events") == 30
     with pytest.raises(ValidationError, match="batch_size"):
@@ -60,7 +62,8 @@ def test_csv_events_and_batteries(sqlite_world: Store, firms) -> None:  # type: 
     outcome = import_items(sqlite_world, read_file(io.BytesIO(batteries_csv), "csv", "batteries"))
     assert outcome.accepted == 2
     stored = sqlite_world.battery(code(n=1))
-    assert stored is not None and stored.spec["composition"] == {"li": "4.1"}
+    assert stored is not None
+    assert stored.spec["composition"] == {"li": "4.1"}
     events_csv = (
         "type,batteries,actor,counterparty,occurred_at,body\n"
         f"shipped,{code(n=1)};{code(n=2)},{maker.credit_code},{vm.credit_code},2024-04-01,\n"
@@ -68,7 +71,8 @@ def test_csv_events_and_batteries(sqlite_world: Store, firms) -> None:  # type: 
     ).encode()
     with pytest.raises(BatchError) as info:
         import_items(sqlite_world, read_file(io.BytesIO(events_csv), "csv", "events"))
-    assert info.value.line == 3 and info.value.rule == "in_transit"
+    assert info.value.line == 3
+    assert info.value.rule == "in_transit"
     assert sqlite_world.count("events") == 2
     bad_column = b"type,colour\nshipped,red\n"
     with pytest.raises(BatchError, match="unknown column"):

@@ -49,9 +49,12 @@ def test_correction_refers_to_own_earlier_event(sqlite_world: Store, firms) -> N
     with pytest.raises(ValidationError, match=r"body\.changes\.body\.mass_kg"):
         report_event(sqlite_world, event("correction", maker, [], **bad))
     with pytest.raises(ValidationError, match="cannot correct actor"):
-        report_event(sqlite_world, event("correction", maker, [], **{**fix, "changes": {"actor": "x"}}))
+        report_event(
+            sqlite_world, event("correction", maker, [], **{**fix, "changes": {"actor": "x"}})
+        )
     stored = report_event(sqlite_world, event("correction", maker, [], **fix))
-    assert stored.batteries == [code(n=1)] and stored.corrects == original.id
+    assert stored.batteries == [code(n=1)]
+    assert stored.corrects == original.id
     history = battery_view(sqlite_world, code(n=1))["history"]
     assert history[0]["corrected_by"] == [stored.id]
     assert history[0]["effective"]["body"]["mass_kg"] == "401"

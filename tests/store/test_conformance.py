@@ -35,7 +35,8 @@ def test_failed_batch_writes_nothing(world: Store, firms) -> None:  # type: igno
     ]
     with pytest.raises(BatchError) as info:
         report_events(world, items)
-    assert info.value.index == 2 and info.value.rule == "receipt_needs_shipment"
+    assert info.value.index == 2
+    assert info.value.rule == "receipt_needs_shipment"
     assert world.count("events") == 0
     assert world.count("batteries") == 0
     assert world.count("event_batteries") == 0
@@ -44,7 +45,9 @@ def test_failed_batch_writes_nothing(world: Store, firms) -> None:  # type: igno
 def test_batch_spanning_chunks_sees_its_own_writes(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
     maker, vm = firms["battery_maker"], firms["vehicle_maker"]
     items = [SourceItem(produced(maker, [code(n=i)])) for i in range(1, 8)]
-    items += [SourceItem(event("shipped", maker, [code(n=i)], counterparty=vm)) for i in range(1, 8)]
+    items += [
+        SourceItem(event("shipped", maker, [code(n=i)], counterparty=vm)) for i in range(1, 8)
+    ]
     result = report_events(world, items, chunk_size=3)
     assert result.accepted == 14
     assert {b.pending_to for b in world.list_batteries(BatteryFilter())} == {vm.credit_code}
@@ -56,7 +59,8 @@ def test_reads(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
         report_event(world, produced(maker, [code(n=i)]))
     report_event(world, event("shipped", maker, [code(n=2)], counterparty=vm))
     battery = world.battery(code(n=2))
-    assert battery is not None and battery.pending_to == vm.credit_code
+    assert battery is not None
+    assert battery.pending_to == vm.credit_code
     assert [e.type for e in world.history(code(n=2))] == ["produced", "shipped"]
     pending = world.pending_shipments(vm.credit_code)
     assert [(b.code, e.type) for b, e in pending] == [(code(n=2), "shipped")]

@@ -12,6 +12,7 @@ corrects.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,7 +28,7 @@ from battrace.codes import (
     validate_division_code,
     validate_vin,
 )
-from battrace.domain.quantities import Quantity, Timestamp
+from battrace.domain.quantities import Quantity, to_aware_datetime
 from battrace.errors import BattraceError, ValidationError
 
 
@@ -106,6 +107,9 @@ class RuleValueError(ValueError):
         self.rule = cause.rule
 
 
+# Bulk imports name the same batteries and enterprises again and again; checking a code is
+# pure, so the last results are kept (a bounded cache, errors are not cached).
+@functools.lru_cache(maxsize=1 << 16)
 def _battery_code(text: str) -> str:
     try:
         return parse_battery_code(text).text
@@ -113,6 +117,7 @@ def _battery_code(text: str) -> str:
         raise RuleValueError(exc) from None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _vin(text: str) -> str:
     try:
         return validate_vin(text)
@@ -120,6 +125,7 @@ def _vin(text: str) -> str:
         raise RuleValueError(exc) from None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _credit(text: str) -> str:
     try:
         return validate_credit_code(text)
@@ -127,6 +133,7 @@ def _credit(text: str) -> str:
         raise RuleValueError(exc) from None
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def _division(text: str) -> str:
     try:
         return validate_division_code(text).code
@@ -296,25 +303,29 @@ BODY_MODELS: dict[EventType, type[_Body]] = {
 MAY_HAVE_NO_BATTERY = frozenset({EventType.VEHICLE_SCRAPPED, EventType.CORRECTION})
 
 
-class Envelope(BaseModel):
-    """The fields every event has, as reported."""
+ENVELOPE_FIELDS = (
+    "type",
+    "batteries",
+    "actor",
+    "counterparty",
+    "occurred_at",
+    "reported_at",
+    "place",
+    "ref",
+    "body",
+)
+_ENVELOPE_KEYS = frozenset(ENVELOPE_FIELDS)
+_EVENT_TYPES = {t.value: t for t in EventType}
+MAX_BATTERIES_PER_EVENT = 10_000
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: EventType
-    batteries: list[BatteryCodeText] = Field(default_factory=list, max_length=10_000)
-    actor: CreditCode
-    counterparty: CreditCode | None = None
-    occurred_at: Timestamp
-    reported_at: Timestamp | None = None
-    place: DivisionCode | None = None
-    ref: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    body: dict[str, Any] = Field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventIn:
-    """A reported event whose format is valid; the state machine has not yet accepted it."""
+    """A reported event whose format is valid; the state machine has not yet accepted it.
+
+    Not frozen only because a frozen dataclass is slow to build on the bulk path; treat it as
+    immutable (use ``dataclasses.replace``).
+    """
 
     type: EventType
     batteries: tuple[str, ...]
@@ -350,9 +361,6 @@ class EventIn:
         return data
 
 
-_ENVELOPE = pydantic.TypeAdapter(Envelope)
-
-
 def _field_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:
     first = exc.errors(include_url=False)[0]
     parts: list[str] = []
@@ -376,55 +384,97 @@ def _field_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationE
     return ValidationError(f"{field}: {message}", field=field, rule=rule)
 
 
+def _bad(field: str, rule: str, message: str) -> ValidationError:
+    return ValidationError(f"{field}: {message}", field=field, rule=rule)
+
+
+def _code_field(check: Any, value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise _bad(field, "string_type", "must be a string")
+    try:
+        result: str = check(value)
+    except RuleValueError as exc:
+        raise _bad(field, exc.rule or "value", exc.message) from None
+    return result
+
+
+def _time_field(value: Any, field: str) -> datetime:
+    try:
+        return to_aware_datetime(value)
+    except ValueError as exc:
+        raise _bad(field, "value", str(exc)) from None
+
+
+def _envelope_batteries(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _bad("batteries", "list_type", "must be a list of battery codes")
+    if len(value) > MAX_BATTERIES_PER_EVENT:
+        raise _bad("batteries", "too_long", f"at most {MAX_BATTERIES_PER_EVENT} batteries")
+    codes = tuple(_code_field(_battery_code, c, f"batteries[{i}]") for i, c in enumerate(value))
+    if len(set(codes)) != len(codes):
+        raise _bad("batteries", "unique", "a battery is listed twice")
+    return codes
+
+
 def parse_event(data: Any) -> EventIn:
     """Validate one reported event (a JSON object already decoded to a dict).
 
     Returns an :class:`EventIn` with normalised codes and a typed body. Raises
     :class:`ValidationError` naming the first bad field (``body.``-prefixed for body fields)
-    and the rule it broke.
+    and the rule it broke. The envelope is checked by hand, not by a model: every event pays
+    for it, and bulk imports need it fast.
     """
     if not isinstance(data, dict):
-        raise ValidationError("event: must be a JSON object", field="event", rule="type")
+        raise _bad("event", "type", "must be a JSON object")
+    if not data.keys() <= _ENVELOPE_KEYS:
+        extra = sorted(k for k in data if k not in _ENVELOPE_KEYS)[0]
+        raise _bad(str(extra), "extra_forbidden", "is not an event field")
+    raw_type = data.get("type")
+    kind = _EVENT_TYPES.get(raw_type) if isinstance(raw_type, str) else None
+    if kind is None:
+        rule = "missing" if raw_type is None else "enum"
+        raise _bad("type", rule, f"must be one of {', '.join(_EVENT_TYPES)}")
+    for key in ("actor", "occurred_at"):
+        if data.get(key) is None:
+            raise _bad(key, "missing", "is required")
+    batteries = _envelope_batteries(data.get("batteries", []))
+    actor = _code_field(_credit, data["actor"], "actor")
+    counterparty = data.get("counterparty")
+    if counterparty is not None:
+        counterparty = _code_field(_credit, counterparty, "counterparty")
+    occurred_at = _time_field(data["occurred_at"], "occurred_at")
+    reported_at = data.get("reported_at")
+    if reported_at is not None:
+        reported_at = _time_field(reported_at, "reported_at")
+    place = data.get("place")
+    if place is not None:
+        place = _code_field(_division, place, "place")
+    ref = data.get("ref")
+    if ref is not None and (not isinstance(ref, str) or not 1 <= len(ref) <= 128):
+        raise _bad("ref", "string_length", "must be a string of 1 to 128 characters")
+    raw_body = data.get("body", {})
+    if not isinstance(raw_body, dict):
+        raise _bad("body", "dict_type", "must be a JSON object")
+    if not batteries and kind not in MAY_HAVE_NO_BATTERY:
+        raise _bad("batteries", "required", f"a {kind} event must name at least one battery")
     try:
-        env = _ENVELOPE.validate_python(data)
-    except pydantic.ValidationError as exc:
-        raise _field_error(exc) from None
-    if not env.batteries and env.type not in MAY_HAVE_NO_BATTERY:
-        raise ValidationError(
-            f"batteries: a {env.type} event must name at least one battery",
-            field="batteries",
-            rule="required",
-        )
-    try:
-        body = BODY_MODELS[env.type].model_validate(env.body)
+        body = BODY_MODELS[kind].model_validate(raw_body)
     except pydantic.ValidationError as exc:
         raise _field_error(exc, "body.") from None
-    if len(set(env.batteries)) != len(env.batteries):
-        raise ValidationError(
-            "batteries: a battery is listed twice", field="batteries", rule="unique"
-        )
-    if env.type in (EventType.SHIPPED,) and env.counterparty is None:
-        raise ValidationError(
-            "counterparty: a shipment must name its receiver", field="counterparty", rule="required"
-        )
-    if env.counterparty is not None and env.counterparty == env.actor:
-        raise ValidationError(
-            "counterparty: must differ from actor", field="counterparty", rule="not_self"
-        )
-    if env.reported_at is not None and env.occurred_at > env.reported_at:
-        raise ValidationError(
-            "occurred_at: a fact cannot happen after it is reported",
-            field="occurred_at",
-            rule="not_after_reported",
-        )
+    if kind is EventType.SHIPPED and counterparty is None:
+        raise _bad("counterparty", "required", "a shipment must name its receiver")
+    if counterparty is not None and counterparty == actor:
+        raise _bad("counterparty", "not_self", "must differ from actor")
+    if reported_at is not None and occurred_at > reported_at:
+        raise _bad("occurred_at", "not_after_reported", "a fact cannot happen after it is reported")
     return EventIn(
-        type=env.type,
-        batteries=tuple(env.batteries),
-        actor=env.actor,
-        counterparty=env.counterparty,
-        occurred_at=env.occurred_at,
-        reported_at=env.reported_at,
-        place=env.place,
-        ref=env.ref,
+        type=kind,
+        batteries=batteries,
+        actor=actor,
+        counterparty=counterparty,
+        occurred_at=occurred_at,
+        reported_at=reported_at,
+        place=place,
+        ref=ref,
         body=body,
     )

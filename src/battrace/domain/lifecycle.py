@@ -13,9 +13,11 @@ event until it is received.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from battrace.codes import parse_battery_code
+from battrace.codes import BatteryCode, parse_battery_code
 from battrace.domain.entities import TERMINAL_STATES, BatteryState, Enterprise, State
 from battrace.domain.events import (
     CHEMISTRIES_BY_TYPE_LETTER,
@@ -40,6 +42,9 @@ from battrace.errors import ConflictError, NotFoundError, RuleViolation
 
 E = EventType
 S = State
+# bound once: in Python 3.11 every Enum.MEMBER lookup is a descriptor call, on the hot path
+_PRODUCED, _ASSEMBLED, _CORRECTION = E.PRODUCED, E.ASSEMBLED, E.CORRECTION
+_WHILE_IN_TRANSIT = frozenset({E.RECEIVED, E.COLLECTED, E.CORRECTION})
 _ALL_REPORTERS = frozenset(Role) - {Role.REGULATOR}
 
 ALLOWED_ROLES: dict[EventType, frozenset[Role]] = {
@@ -109,6 +114,7 @@ HOLDER_ONLY = frozenset(
 )
 
 _LEVEL_RANK = {"cell": 0, "module": 1, "pack": 2}
+_SPEC_FIELDS = set(UnitSpec.model_fields)
 
 
 class Context(Protocol):
@@ -146,37 +152,36 @@ def _need_battery(ctx: Context, code: str, field: str = "batteries") -> BatteryS
 
 
 def _check_common(event: EventIn, battery: BatteryState) -> None:
-    if battery.state in TERMINAL_STATES and event.type is not E.CORRECTION:
-        raise _refuse(battery, "after_end_of_life", f"no {event.type} event may follow")
-    if battery.pending_to is not None and event.type not in (E.RECEIVED, E.COLLECTED, E.CORRECTION):
+    kind = event.type
+    if battery.state in TERMINAL_STATES and kind is not _CORRECTION:
+        raise _refuse(battery, "after_end_of_life", f"no {kind} event may follow")
+    if battery.pending_to is not None and kind not in _WHILE_IN_TRANSIT:
         raise _refuse(
             battery,
             "in_transit",
-            f"shipped to {battery.pending_to} and not yet received; no {event.type} until then",
+            f"shipped to {battery.pending_to} and not yet received; no {kind} until then",
         )
-    allowed = ALLOWED_FROM[event.type]
+    allowed = ALLOWED_FROM[kind]
     if battery.state not in allowed:
         names = ", ".join(sorted(s.value for s in allowed))
-        raise _refuse(battery, "state_order", f"{event.type} may only follow states {names}")
-    if event.type in HOLDER_ONLY and battery.holder != event.actor:
+        raise _refuse(battery, "state_order", f"{kind} may only follow states {names}")
+    if kind in HOLDER_ONLY and battery.holder != event.actor:
         raise _refuse(
             battery,
             "holder_only",
-            f"only its holder ({battery.holder or 'none'}) may report {event.type}",
+            f"only its holder ({battery.holder or 'none'}) may report {kind}",
         )
 
 
-def _check_spec(code: str, spec: UnitSpec, field: str) -> tuple[str, str]:
-    parsed = parse_battery_code(code)
+def _check_spec(parsed: BatteryCode, spec: UnitSpec, field: str) -> None:
     allowed = CHEMISTRIES_BY_TYPE_LETTER.get(parsed.battery_type, frozenset())
     if spec.chemistry not in allowed:
         raise RuleViolation(
-            f"{field}: battery {code} has type letter {parsed.battery_type!r}, which does not"
-            f" allow chemistry {spec.chemistry.value} [rule chemistry_matches_code]",
+            f"{field}: battery {parsed.text} has type letter {parsed.battery_type!r}, which does"
+            f" not allow chemistry {spec.chemistry.value} [rule chemistry_matches_code]",
             field=field,
             rule="chemistry_matches_code",
         )
-    return parsed.product_type, parsed.battery_type
 
 
 def _new_unit(
@@ -197,13 +202,13 @@ def _new_unit(
             field="batteries",
             rule="manufacturer_matches",
         )
-    level, letter = _check_spec(code, spec, "body")
+    _check_spec(parsed, spec, "body")
     return BatteryState(
         code=code,
-        level=level,
-        battery_type=letter,
+        level=parsed.product_type,
+        battery_type=parsed.battery_type,
         maker=actor.id,
-        spec=spec.model_dump(mode="json", exclude_none=True, include=set(UnitSpec.model_fields)),
+        spec=spec.model_dump(mode="json", exclude_none=True, include=_SPEC_FIELDS),
         state=S.IN_STOCK,
         holder=actor.id,
         place=event.place or actor.division,
@@ -218,7 +223,7 @@ def _attach_children(
 ) -> list[BatteryState]:
     out = []
     for i, code in enumerate(children):
-        child = _need_battery(ctx, code, f"body.children[{i}]")
+        child = _copy(_need_battery(ctx, code, f"body.children[{i}]"))
         if child.code == parent.code:
             raise _refuse(child, "not_own_child", "a unit cannot contain itself")
         _check_common_child(event, child, parent)
@@ -235,73 +240,91 @@ def _check_common_child(event: EventIn, child: BatteryState, parent: BatteryStat
     if child.holder != event.actor:
         raise _refuse(child, "holder_only", f"held by {child.holder}, not by {event.actor}")
     if _LEVEL_RANK[child.level] >= _LEVEL_RANK[parent.level]:
-        raise _refuse(
-            child, "level_order", f"a {child.level} cannot go into a {parent.level}"
-        )
+        raise _refuse(child, "level_order", f"a {child.level} cannot go into a {parent.level}")
 
 
 def apply_event(ctx: Context, event: EventIn, event_id: int) -> list[BatteryState]:
     """Check one event against the state machine and return the batteries it changes.
 
-    ``event_id`` is the id the event will get when accepted. The returned states are new or
-    updated objects; the caller makes them visible to later events of the same batch and
-    stores them in the same transaction as the event. Raises ``RuleViolation``,
-    ``NotFoundError`` or ``ConflictError`` naming the battery, rule and state; nothing is
-    changed in ``ctx`` on refusal (checks run before any state is touched... except the
-    returned copies, which the caller discards).
+    ``event_id`` is the id the event will get when accepted. The returned states are copies;
+    the caller makes them visible to later events of the same batch and stores them in the
+    same transaction as the event. Raises ``RuleViolation``, ``NotFoundError`` or
+    ``ConflictError`` naming the battery, rule and state; states in ``ctx`` are never changed.
     """
+    kind = event.type
     actor = _need_enterprise(ctx, event.actor, "actor")
-    if not (actor.roles & ALLOWED_ROLES[event.type]):
-        roles = ", ".join(sorted(r.value for r in ALLOWED_ROLES[event.type]))
+    allowed_roles = ALLOWED_ROLES[kind]
+    if not (actor.roles & allowed_roles):
+        roles = ", ".join(sorted(r.value for r in allowed_roles))
         raise RuleViolation(
             f"actor {actor.id} ({', '.join(sorted(r.value for r in actor.roles))}) may not report"
-            f" {event.type}; roles allowed: {roles} [rule role_may_report]",
+            f" {kind}; roles allowed: {roles} [rule role_may_report]",
             field="actor",
             rule="role_may_report",
         )
     if event.counterparty is not None:
         _need_enterprise(ctx, event.counterparty, "counterparty")
-
-    if event.type is E.PRODUCED:
+    if kind is _PRODUCED:
         return _produced(ctx, event, event_id, actor)
-
+    if kind is _ASSEMBLED and len(event.batteries) != 1:
+        raise RuleViolation(
+            "batteries: an assembled event names exactly one parent unit",
+            field="batteries",
+            rule="one_parent",
+        )
     changed: dict[str, BatteryState] = {}
-    body = event.body
+    transition = _TRANSITIONS.get(kind)
     place = event.place or actor.division
+    moves_place = kind is not _CORRECTION
     for code in event.batteries:
         current = _need_battery(ctx, code)
-        _check_common(event, current, )
+        _check_common(event, current)
         battery = _copy(current)
         changed[code] = battery
-        _transition(ctx, event, event_id, actor, battery, changed)
+        if transition is not None:
+            transition(_Step(ctx, event, event_id, actor, changed), battery)
         battery.last_event = event_id
-        if event.type is not E.CORRECTION:
+        if moves_place:
             battery.place = place
-    if event.type is E.ASSEMBLED:
-        assert isinstance(body, AssembledBody)
-        (parent,) = changed.values() if len(changed) == 1 else (None,)
-        if parent is None:
-            raise RuleViolation(
-                "batteries: an assembled event names exactly one parent unit",
-                field="batteries",
-                rule="one_parent",
-            )
-        for child in _attach_children(ctx, event, _copy(parent), list(body.children)):
-            child.last_event = event_id
-            changed[child.code] = child
-    if event.type is E.REPURPOSED:
-        assert isinstance(body, RepurposedBody)
-        product = _new_unit(ctx, event, event_id, body.product, body.spec, actor)
-        if not product.second_life:
-            raise RuleViolation(
-                f"body.product: {body.product} is not a second-life code; a repurposed product"
-                " is re-coded [rule second_life_code]",
-                field="body.product",
-                rule="second_life_code",
-            )
-        product.predecessors = event.batteries
-        changed[product.code] = product
+    after = _AFTER.get(kind)
+    if after is not None:
+        after(_Step(ctx, event, event_id, actor, changed))
     return list(changed.values())
+
+
+@dataclass(slots=True)
+class _Step:
+    """What a transition handler needs besides the battery it moves."""
+
+    ctx: Context
+    event: EventIn
+    event_id: int
+    actor: Enterprise
+    changed: dict[str, BatteryState]
+
+
+def _after_assembled(step: _Step) -> None:
+    body = step.event.body
+    assert isinstance(body, AssembledBody)
+    (parent,) = step.changed.values()
+    for child in _attach_children(step.ctx, step.event, parent, list(body.children)):
+        child.last_event = step.event_id
+        step.changed[child.code] = child
+
+
+def _after_repurposed(step: _Step) -> None:
+    body = step.event.body
+    assert isinstance(body, RepurposedBody)
+    product = _new_unit(step.ctx, step.event, step.event_id, body.product, body.spec, step.actor)
+    if not product.second_life:
+        raise RuleViolation(
+            f"body.product: {body.product} is not a second-life code; a repurposed product"
+            " is re-coded [rule second_life_code]",
+            field="body.product",
+            rule="second_life_code",
+        )
+    product.predecessors = step.event.batteries
+    step.changed[product.code] = product
 
 
 def _copy(b: BatteryState) -> BatteryState:
@@ -359,99 +382,119 @@ def _vin_matches(battery: BatteryState, vin: str | None) -> None:
         raise _refuse(battery, "vin_matches", f"bound to VIN {battery.vin}, not {vin}")
 
 
-def _transition(
-    ctx: Context,
-    event: EventIn,
-    event_id: int,
-    actor: Enterprise,
-    battery: BatteryState,
-    changed: dict[str, BatteryState],
-) -> None:
-    kind, body = event.type, event.body
-    if kind is E.SHIPPED:
-        assert event.counterparty is not None
-        battery.pending_to = event.counterparty
-        battery.pending_event = event_id
-    elif kind is E.RECEIVED or (kind is E.COLLECTED and battery.pending_to is not None):
-        if battery.pending_to != actor.id:
-            raise _refuse(
-                battery,
-                "receipt_needs_shipment",
-                f"no shipment to {actor.id} is pending (pending to: {battery.pending_to or 'none'})",
-            )
-        if event.counterparty is not None and event.counterparty != battery.holder:
-            raise _refuse(
-                battery,
-                "receipt_from_sender",
-                f"was shipped by {battery.holder}, not by {event.counterparty}",
-            )
-        battery.holder = actor.id
-        battery.pending_to = None
-        battery.pending_event = None
-        if kind is E.COLLECTED:
-            battery.state = S.COLLECTED
-    elif kind is E.INSTALLED:
-        assert isinstance(body, InstalledBody)
-        if battery.level != "pack":
-            raise _refuse(battery, "pack_only", f"a {battery.level} is not installed in a vehicle")
-        battery.state = S.INSTALLED
-        battery.vin = body.vin
-    elif kind is E.VEHICLE_SOLD:
-        assert isinstance(body, VehicleSoldBody)
-        _vin_matches(battery, body.vin)
-        battery.state = S.IN_USE
-        battery.holder = None
-    elif kind is E.REPAIRED:
-        assert isinstance(body, RepairedBody)
-        _vin_matches(battery, body.vin)
-    elif kind in (E.REPLACED, E.SWAPPED):
-        assert isinstance(body, ExchangeBody)
-        _exchange(ctx, event, event_id, actor, battery, body, changed)
-    elif kind is E.VEHICLE_SCRAPPED:
-        assert isinstance(body, VehicleScrappedBody)
-        _vin_matches(battery, body.vin)
-        battery.state = S.IN_SCRAPPED_VEHICLE
-        battery.holder = actor.id
-    elif kind is E.REMOVED:
-        assert isinstance(body, RemovedBody)
-        _vin_matches(battery, body.vin)
-        if battery.state is S.IN_SCRAPPED_VEHICLE and battery.holder != actor.id:
-            raise _refuse(battery, "holder_only", f"only its holder ({battery.holder}) may remove it")
-        battery.state = S.RETIRED
-        battery.holder = actor.id
-        battery.vin = None
-    elif kind is E.COLLECTED:
-        if battery.holder != actor.id:
-            raise _refuse(
-                battery,
-                "handover_needed",
-                f"held by {battery.holder}; it must be shipped to {actor.id} before collection",
-            )
-        battery.state = S.COLLECTED
-    elif kind is E.TESTED:
-        assert isinstance(body, TestedBody)
-        battery.soh_percent = decimal_text(body.soh_percent)
-    elif kind is E.REPURPOSED:
-        battery.state = S.REPURPOSED
-    elif kind is E.DISMANTLED:
-        assert isinstance(body, DismantledBody)
-        battery.state = S.DISMANTLED
-        _release_parts(ctx, event, event_id, actor, battery, body, changed)
-    elif kind is E.RECYCLED:
-        battery.state = S.RECYCLED
-    elif kind is E.DISPOSED:
-        battery.state = S.DISPOSED
+def _shipped(step: _Step, battery: BatteryState) -> None:
+    assert step.event.counterparty is not None
+    battery.pending_to = step.event.counterparty
+    battery.pending_event = step.event_id
 
 
-def _exchange(
-    ctx: Context,
-    event: EventIn,
-    event_id: int,
-    actor: Enterprise,
-    old: BatteryState,
-    body: ExchangeBody,
-    changed: dict[str, BatteryState],
-) -> None:
+def _received(step: _Step, battery: BatteryState) -> None:
+    actor, counterparty = step.actor.id, step.event.counterparty
+    if battery.pending_to != actor:
+        raise _refuse(
+            battery,
+            "receipt_needs_shipment",
+            f"no shipment to {actor} is pending (pending to: {battery.pending_to or 'none'})",
+        )
+    if counterparty is not None and counterparty != battery.holder:
+        raise _refuse(
+            battery,
+            "receipt_from_sender",
+            f"was shipped by {battery.holder}, not by {counterparty}",
+        )
+    battery.holder = actor
+    battery.pending_to = None
+    battery.pending_event = None
+
+
+def _installed(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, InstalledBody)
+    if battery.level != "pack":
+        raise _refuse(battery, "pack_only", f"a {battery.level} is not installed in a vehicle")
+    battery.state = S.INSTALLED
+    battery.vin = body.vin
+
+
+def _vehicle_sold(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, VehicleSoldBody)
+    _vin_matches(battery, body.vin)
+    battery.state = S.IN_USE
+    battery.holder = None
+
+
+def _repaired(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, RepairedBody)
+    _vin_matches(battery, body.vin)
+
+
+def _vehicle_scrapped(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, VehicleScrappedBody)
+    _vin_matches(battery, body.vin)
+    battery.state = S.IN_SCRAPPED_VEHICLE
+    battery.holder = step.actor.id
+
+
+def _removed(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, RemovedBody)
+    _vin_matches(battery, body.vin)
+    if battery.state is S.IN_SCRAPPED_VEHICLE and battery.holder != step.actor.id:
+        raise _refuse(battery, "holder_only", f"only its holder ({battery.holder}) may remove it")
+    battery.state = S.RETIRED
+    battery.holder = step.actor.id
+    battery.vin = None
+
+
+def _collected(step: _Step, battery: BatteryState) -> None:
+    if battery.pending_to is not None:
+        _received(step, battery)  # collecting a shipment addressed to the collector
+    elif battery.holder != step.actor.id:
+        raise _refuse(
+            battery,
+            "handover_needed",
+            f"held by {battery.holder}; it must be shipped to {step.actor.id} before collection",
+        )
+    battery.state = S.COLLECTED
+
+
+def _tested(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, TestedBody)
+    battery.soh_percent = decimal_text(body.soh_percent)
+
+
+def _dismantled(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, DismantledBody)
+    battery.state = S.DISMANTLED
+    _release_parts(step, battery, body)
+
+
+def _to_state(state: State) -> Callable[[_Step, BatteryState], None]:
+    def move(step: _Step, battery: BatteryState) -> None:
+        battery.state = state
+
+    return move
+
+
+def _exchanged(step: _Step, battery: BatteryState) -> None:
+    body = step.event.body
+    assert isinstance(body, ExchangeBody)
+    _exchange(step, battery, body)
+
+
+def _exchange(step: _Step, old: BatteryState, body: ExchangeBody) -> None:
+    ctx, event, event_id, actor, changed = (
+        step.ctx,
+        step.event,
+        step.event_id,
+        step.actor,
+        step.changed,
+    )
     _vin_matches(old, body.vin)
     if body.new in changed:
         raise _refuse(old, "distinct_new", "the new pack must differ from the one taken out")
@@ -472,15 +515,14 @@ def _exchange(
     old.state = S.IN_STOCK if event.type is E.SWAPPED else S.RETIRED
 
 
-def _release_parts(
-    ctx: Context,
-    event: EventIn,
-    event_id: int,
-    actor: Enterprise,
-    battery: BatteryState,
-    body: DismantledBody,
-    changed: dict[str, BatteryState],
-) -> None:
+def _release_parts(step: _Step, battery: BatteryState, body: DismantledBody) -> None:
+    ctx, event, event_id, actor, changed = (
+        step.ctx,
+        step.event,
+        step.event_id,
+        step.actor,
+        step.changed,
+    )
     for i, code in enumerate(body.parts):
         part = _copy(_need_battery(ctx, code, f"body.parts[{i}]"))
         if part.parent != battery.code:
@@ -491,3 +533,26 @@ def _release_parts(
         part.last_event = event_id
         part.place = event.place or actor.division
         changed[part.code] = part
+
+
+_TRANSITIONS: dict[EventType, Callable[[_Step, BatteryState], None]] = {
+    E.SHIPPED: _shipped,
+    E.RECEIVED: _received,
+    E.INSTALLED: _installed,
+    E.VEHICLE_SOLD: _vehicle_sold,
+    E.REPAIRED: _repaired,
+    E.REPLACED: _exchanged,
+    E.SWAPPED: _exchanged,
+    E.VEHICLE_SCRAPPED: _vehicle_scrapped,
+    E.REMOVED: _removed,
+    E.COLLECTED: _collected,
+    E.TESTED: _tested,
+    E.REPURPOSED: _to_state(S.REPURPOSED),
+    E.DISMANTLED: _dismantled,
+    E.RECYCLED: _to_state(S.RECYCLED),
+    E.DISPOSED: _to_state(S.DISPOSED),
+}
+_AFTER: dict[EventType, Callable[[_Step], None]] = {
+    E.ASSEMBLED: _after_assembled,
+    E.REPURPOSED: _after_repurposed,
+}

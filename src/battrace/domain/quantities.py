@@ -8,6 +8,7 @@ calendar every reporting deadline is counted in.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -31,6 +32,18 @@ def to_decimal(value: Any) -> Decimal:
     """
     if isinstance(value, bool):
         raise ValueError("must be a number, not a boolean")
+    if isinstance(value, str | int):
+        # a maker registers thousands of packs of one model: the same texts come again and again
+        return _cached_decimal(value)
+    return _read_decimal(value)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cached_decimal(value: str | int) -> Decimal:
+    return _read_decimal(value)
+
+
+def _read_decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
@@ -54,7 +67,13 @@ def to_decimal(value: Any) -> Decimal:
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
         raise ValueError(f"has more than {MAX_DECIMAL_PLACES} decimal places")
-    return number
+    if isinstance(exponent, int) and exponent == 0:
+        return number
+    text = str(number)
+    if "E" not in text and not text.endswith("0"):
+        return number
+    # normalised so that str() is already the canonical text (no exponent, no trailing zeros)
+    return Decimal(decimal_text(number))
 
 
 def decimal_text(value: Decimal) -> str:
@@ -64,11 +83,8 @@ def decimal_text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-Quantity = Annotated[
-    Decimal,
-    BeforeValidator(to_decimal),
-    PlainSerializer(decimal_text, return_type=str),
-]
+# to_decimal normalises, so pydantic's own Decimal serialisation (str) is canonical text.
+Quantity = Annotated[Decimal, BeforeValidator(to_decimal)]
 
 
 def to_aware_datetime(value: Any) -> datetime:

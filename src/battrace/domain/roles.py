@@ -70,5 +70,7 @@ def parse_roles(values: list[str] | tuple[str, ...] | str) -> frozenset[Role]:
                 f"roles: unknown role {name!r} (known: {known})", field="roles", rule="known_role"
             ) from None
     if not roles:
-        raise ValidationError("roles: at least one role is required", field="roles", rule="required")
+        raise ValidationError(
+            "roles: at least one role is required", field="roles", rule="required"
+        )
     return frozenset(roles)

@@ -60,15 +60,22 @@ def _by_role(firms: list[DemoFirm], role: str) -> list[DemoFirm]:
     return [f for f in firms if role in f.roles]
 
 
-_SPECS = {
+_SPECS: dict[str, dict[str, Any]] = {
     "B": {  # LFP pack, 60 kWh class
         "chemistry": "LFP",
         "rated_capacity_ah": "150",
         "nominal_voltage_v": "384",
         "energy_kwh": "57.6",
         "mass_kg": "400",
-        "composition": {"li": "4.1", "fe": "36.5", "p": "20.1", "cu": "22", "al": "70",
-                        "graphite": "52", "other": "120"},
+        "composition": {
+            "li": "4.1",
+            "fe": "36.5",
+            "p": "20.1",
+            "cu": "22",
+            "al": "70",
+            "graphite": "52",
+            "other": "120",
+        },
     },
     "E": {  # NCM pack, 75 kWh class
         "chemistry": "NCM",
@@ -76,8 +83,16 @@ _SPECS = {
         "nominal_voltage_v": "375",
         "energy_kwh": "75",
         "mass_kg": "450",
-        "composition": {"li": "6.9", "ni": "33.4", "co": "6.7", "mn": "6.2", "cu": "25",
-                        "al": "80", "graphite": "60", "other": "120"},
+        "composition": {
+            "li": "6.9",
+            "ni": "33.4",
+            "co": "6.7",
+            "mn": "6.2",
+            "cu": "25",
+            "al": "80",
+            "graphite": "60",
+            "other": "120",
+        },
     },
 }
 
@@ -86,7 +101,9 @@ def _ts(day: datetime) -> str:
     return day.isoformat()
 
 
-def demo_events(batteries: int, seed: int = 7, start: date = date(2021, 1, 4)) -> Iterator[dict[str, Any]]:
+def demo_events(
+    batteries: int, seed: int = 7, start: date = date(2021, 1, 4)
+) -> Iterator[dict[str, Any]]:
     """Lifecycle events for ``batteries`` packs, as JSON-ready dicts, in a valid report order.
 
     Deterministic for a given ``seed``. Events carry ``reported_at`` (a few days after the
@@ -97,7 +114,7 @@ def demo_events(batteries: int, seed: int = 7, start: date = date(2021, 1, 4)) -
     makers = _by_role(firms, "battery_maker")
     vehicle_makers = _by_role(firms, "vehicle_maker")
     (repairer,) = _by_role(firms, "repairer")
-    (swapper,) = _by_role(firms, "swap_operator")
+    (_swapper,) = _by_role(firms, "swap_operator")
     (dismantler,) = _by_role(firms, "dismantler")
     (outlet,) = _by_role(firms, "collection_outlet")
     (echelon,) = _by_role(firms, "echelon_firm")
@@ -110,19 +127,31 @@ def demo_events(batteries: int, seed: int = 7, start: date = date(2021, 1, 4)) -
         letter = "B" if rng.random() < 0.7 else "E"
         made = datetime.combine(start + timedelta(days=n % 900), datetime.min.time(), CHINA_TZ)
         code = generate_battery_code(
-            manufacturer=maker.manufacturer_code, product_type="pack", battery_type=letter,
-            spec="A1", traceability="DEMO001", production_date=made.date(), serial=n + 1,
+            manufacturer=maker.manufacturer_code,
+            product_type="pack",
+            battery_type=letter,
+            spec="A1",
+            traceability="DEMO001",
+            production_date=made.date(),
+            serial=n + 1,
         )
         t = made
 
-        def event(kind: str, actor: DemoFirm, days: float, *, counterparty: DemoFirm | None = None,
-                  body: dict[str, Any] | None = None, codes: list[str] | None = None,
-                  ) -> dict[str, Any]:
+        def event(
+            kind: str,
+            actor: DemoFirm,
+            days: float,
+            *,
+            counterparty: DemoFirm | None = None,
+            body: dict[str, Any] | None = None,
+            codes: list[str] | None = None,
+            pack: str = code,
+        ) -> dict[str, Any]:
             nonlocal t
             t = t + timedelta(days=days)
             data: dict[str, Any] = {
                 "type": kind,
-                "batteries": codes if codes is not None else [code],
+                "batteries": codes if codes is not None else [pack],
                 "actor": actor.credit_code,
                 "occurred_at": _ts(t),
                 "reported_at": _ts(t + timedelta(days=rng.choice((0, 1, 2, 3, 5, 9)))),
@@ -137,7 +166,9 @@ def demo_events(batteries: int, seed: int = 7, start: date = date(2021, 1, 4)) -
         yield event("produced", maker, 0, body=dict(_SPECS[letter]))
         yield event("shipped", maker, 2, counterparty=vm)
         yield event("received", vm, 3, counterparty=maker)
-        yield event("installed", vm, 5, body={"vin": vin, "certificate_date": (t.date()).isoformat()})
+        yield event(
+            "installed", vm, 5, body={"vin": vin, "certificate_date": (t.date()).isoformat()}
+        )
         yield event("vehicle_sold", vm, 20, body={"vin": vin, "buyer_region": rng.choice(regions)})
         fate = rng.random()
         if fate < 0.25:
@@ -159,15 +190,24 @@ def demo_events(batteries: int, seed: int = 7, start: date = date(2021, 1, 4)) -
             yield event("tested", echelon, 3, body={"soh_percent": str(soh), "grade": "A"})
             second_life_serial += 1
             product = generate_battery_code(
-                manufacturer="E7L", product_type="pack", battery_type=letter, spec="R1",
-                traceability=None, production_date=(t + timedelta(days=10)).date(),
-                serial=second_life_serial, second_life=True,
+                manufacturer="E7L",
+                product_type="pack",
+                battery_type=letter,
+                spec="R1",
+                traceability=None,
+                production_date=(t + timedelta(days=10)).date(),
+                serial=second_life_serial,
+                second_life=True,
             )
             spec = dict(_SPECS[letter])
             spec["rated_capacity_ah"] = str(int(spec["rated_capacity_ah"]) * soh // 100)
             spec["energy_kwh"] = f"{float(spec['energy_kwh']) * soh / 100:.1f}"
-            yield event("repurposed", echelon, 10,
-                        body={"product": product, "spec": spec, "application": "energy storage"})
+            yield event(
+                "repurposed",
+                echelon,
+                10,
+                body={"product": product, "spec": spec, "application": "energy storage"},
+            )
         else:
             yield event("shipped", outlet, 10, counterparty=recycler)
             yield event("received", recycler, 2, counterparty=outlet)
@@ -175,10 +215,17 @@ def demo_events(batteries: int, seed: int = 7, start: date = date(2021, 1, 4)) -
             spec = _SPECS[letter]
             comp = spec["composition"]
             assert isinstance(comp, dict)
-            outputs = {k: f"{float(v) * 0.95:.2f}" for k, v in comp.items()
-                       if k in ("li", "ni", "co", "mn", "cu", "al")}
-            yield event("recycled", recycler, 20,
-                        body={"input_mass_kg": spec["mass_kg"], "outputs": outputs})
+            outputs = {
+                k: f"{float(v) * 0.95:.2f}"
+                for k, v in comp.items()
+                if k in ("li", "ni", "co", "mn", "cu", "al")
+            }
+            yield event(
+                "recycled",
+                recycler,
+                20,
+                body={"input_mass_kg": spec["mass_kg"], "outputs": outputs},
+            )
 
 
 def register_demo_firms(store: Store) -> int:

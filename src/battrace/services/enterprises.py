@@ -39,9 +39,7 @@ def register_enterprise(
     enterprise_id = validate_credit_code(credit_code, field="credit_code")
     clean_name = name.strip()
     if not clean_name or len(clean_name) > 200:
-        raise ValidationError(
-            "name: must be 1 to 200 characters", field="name", rule="length"
-        )
+        raise ValidationError("name: must be 1 to 200 characters", field="name", rule="length")
     role_set = parse_roles(roles)
     place = validate_division_code(division, field="division")
     mcode = manufacturer_code.strip().upper() if manufacturer_code else None
@@ -90,7 +88,12 @@ def register_enterprise(
         tx.insert_enterprise(enterprise)
         if whitelisted_since is not None:
             change = WhitelistChange(
-                enterprise_id, True, whitelisted_since, None, "listed at registration", registered_at
+                enterprise_id,
+                True,
+                whitelisted_since,
+                None,
+                "listed at registration",
+                registered_at,
             )
             tx.add_whitelist_change(change, current=whitelisted_since <= registered_at.date())
     found = store.enterprise(enterprise_id)
@@ -117,7 +120,9 @@ def change_whitelist(
     with store.write() as tx:
         if store.enterprise(enterprise_id) is None:
             raise NotFoundError(
-                f"enterprise {enterprise_id} is not registered", field="enterprise", rule="registered"
+                f"enterprise {enterprise_id} is not registered",
+                field="enterprise",
+                rule="registered",
             )
         history = [*store.whitelist_history(enterprise_id), change]
         current = whitelisted_on(history, recorded_at.date())

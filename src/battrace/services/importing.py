@@ -25,11 +25,18 @@ import orjson
 from battrace.codes import parse_battery_code
 from battrace.domain.events import Material
 from battrace.errors import BatchError, ValidationError
-from battrace.services.reporting import ReportResult, SourceItem, report_events
+from battrace.services.reporting import SourceItem, report_events
 from battrace.store.base import Store
 
 EVENT_COLUMNS = (
-    "type", "batteries", "actor", "counterparty", "occurred_at", "reported_at", "place", "ref",
+    "type",
+    "batteries",
+    "actor",
+    "counterparty",
+    "occurred_at",
+    "reported_at",
+    "place",
+    "ref",
     "body",
 )
 SPEC_FIELDS = ("chemistry", "rated_capacity_ah", "nominal_voltage_v", "energy_kwh", "mass_kg")
@@ -68,7 +75,9 @@ def read_events_csv(stream: IO[bytes]) -> Iterator[SourceItem]:
         if unknown:
             yield _bad_line(line, f"unknown column(s) {', '.join(unknown)}", "columns")
             continue
-        data: dict[str, Any] = {k: v for k, v in row.items() if v and k not in ("batteries", "body")}
+        data: dict[str, Any] = {
+            k: v for k, v in row.items() if v and k not in ("batteries", "body")
+        }
         data["batteries"] = _split_codes(row.get("batteries", ""))
         if row.get("body"):
             try:
@@ -212,15 +221,15 @@ def import_items(
                 on_progress(done + n)
 
         try:
-            result: ReportResult = report_events(store, batch, on_progress=progress, **options)
+            part = report_events(store, batch, on_progress=progress, **options)
         except BatchError as exc:
             if accepted:
                 raise PartialImportError(exc, accepted) from None
             raise
-        accepted += result.accepted
+        accepted += part.accepted
         batches += 1
-        first_id = first_id or result.first_id
-        last_id = result.last_id or last_id
+        first_id = first_id or part.first_id
+        last_id = part.last_id or last_id
     return ImportOutcome(accepted, batches, first_id, last_id)
 
 

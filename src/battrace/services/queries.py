@@ -13,14 +13,16 @@ def _effective(event: EventRow, corrections: list[EventRow]) -> dict[str, Any]:
     """The event as reported, plus the view after its corrections (latest wins)."""
     data = event.to_dict()
     if corrections:
-        effective = {"occurred_at": event.occurred_at, "place": event.place, "body": dict(event.body)}
+        body = dict(event.body)
+        effective: dict[str, Any] = {"occurred_at": event.occurred_at, "place": event.place}
         for fix in corrections:
             changes = fix.body.get("changes", {})
             if "body" in changes:
-                effective["body"].update(changes["body"])
+                body.update(changes["body"])
             for key in ("occurred_at", "place"):
                 if key in changes:
                     effective[key] = changes[key]
+        effective["body"] = body
         data["corrected_by"] = [c.id for c in corrections]
         data["effective"] = effective
     return data
@@ -89,8 +91,9 @@ def list_batteries(
     if province is not None and len(province) == 2:
         province += "0000"
     page = store.list_batteries(
-        BatteryFilter(holder=holder, state=state, maker=maker, province=province, after=after,
-                      limit=limit + 1)
+        BatteryFilter(
+            holder=holder, state=state, maker=maker, province=province, after=after, limit=limit + 1
+        )
     )
     items = page[:limit]
     return {

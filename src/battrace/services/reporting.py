@@ -16,7 +16,9 @@ commits; the tamper-evident log appends its leaves there.
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -40,7 +42,7 @@ from battrace.store.base import EventRow, Store, WriteTransaction, db_time
 DEFAULT_CHUNK = 5_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build in bulk
 class SourceItem:
     """One item of a batch: decoded JSON (or an already parsed event, or the error that reading
     it raised), with its 1-based line number when it came from a file."""
@@ -80,25 +82,35 @@ class _BatchContext:
         self._tx = tx
         self._store = store
         self.batteries: dict[str, BatteryState] = {}
+        self.absent: set[str] = set()  # codes known not to be registered yet
         self._enterprises: dict[str, Enterprise | None] = {}
 
     def preload(self, codes: Iterable[str]) -> None:
-        wanted = [c for c in codes if c not in self.batteries]
+        wanted = [c for c in dict.fromkeys(codes) if c not in self.batteries]
         if wanted:
             found = self._tx.load_batteries(wanted)
             for code in wanted:
                 state = found.get(code)
-                if state is not None:
+                if state is None:
+                    self.absent.add(code)
+                else:
                     self.batteries[code] = state
 
     def battery(self, code: str) -> BatteryState | None:
         state = self.batteries.get(code)
-        if state is None:
-            found = self._tx.load_batteries([code]).get(code)
-            if found is not None:
-                self.batteries[code] = found
-            return found
+        if state is None and code not in self.absent:
+            state = self._tx.load_batteries([code]).get(code)
+            if state is not None:
+                self.batteries[code] = state
         return state
+
+    def remember(self, state: BatteryState) -> None:
+        self.batteries[state.code] = state
+        self.absent.discard(state.code)
+
+    def forget_all(self) -> None:
+        self.batteries.clear()
+        self.absent.clear()
 
     def enterprise(self, enterprise_id: str) -> Enterprise | None:
         if enterprise_id not in self._enterprises:
@@ -175,6 +187,28 @@ def _resolve_correction(store: Store, tx_events: dict[int, EventRow], event: Eve
     return dataclasses.replace(event, batteries=batteries)
 
 
+def _sweep_young() -> None:
+    gc.collect(1)
+
+
+@contextmanager
+def _paused_gc() -> Iterator[Callable[[], None]]:
+    """Pause the cyclic garbage collector for bulk work; yields a per-chunk sweep.
+
+    A chunk allocates tens of thousands of short-lived objects that are all alive until the
+    chunk is written; the collector would scan them again and again for nothing (measured:
+    about a third of the parse time). Cycles made inside a chunk are swept after it, so
+    memory stays bounded.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield _sweep_young
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def report_events(
     store: Store,
     items: Iterable[SourceItem],
@@ -194,81 +228,116 @@ def report_events(
     gets the number of events accepted so far after each chunk.
     """
     accepted = 0
-    first_id: int | None = None
     changed_total = 0
-    with store.write() as tx:
-        next_id = tx.next_event_id()
-        start_id = next_id
-        ctx = _BatchContext(tx, store)
-        seen_refs: set[tuple[str, str]] = set()
-        for chunk in _chunks(items, chunk_size):
-            parsed: list[tuple[int, SourceItem, EventIn]] = []
-            for index, item in chunk:
-                try:
-                    event = _parse_item(item, trust_reported_at)
-                except BattraceError as exc:
-                    raise BatchError(index, exc, line=item.line) from None
-                parsed.append((index, item, event))
-            refs = [(e.actor, e.ref) for _, _, e in parsed if e.ref is not None]
-            taken = tx.existing_refs(refs) if refs else set()
-            ctx.preload(code for _, _, e in parsed for code in e.involved_codes())
-            rows: list[EventRow] = []
-            links: list[tuple[str, int]] = []
-            dirty: dict[str, BatteryState] = {}
-            recent: dict[int, EventRow] = {}
-            reported_now = now()
-            for index, item, event in parsed:
-                try:
-                    if event.ref is not None:
-                        key = (event.actor, event.ref)
-                        if key in taken or key in seen_refs:
-                            raise ConflictError(
-                                f"ref: {event.ref!r} was already used by {event.actor}"
-                                " [rule ref_unique]",
-                                field="ref",
-                                rule="ref_unique",
-                            )
-                        seen_refs.add(key)
-                    if event.type is EventType.CORRECTION:
-                        event = _resolve_correction(store, recent, event)
-                    changed = apply_event(ctx, event, next_id)
-                except BattraceError as exc:
-                    raise BatchError(index, exc, line=item.line) from None
-                for state in changed:
-                    ctx.batteries[state.code] = state
-                    dirty[state.code] = state
-                row = _event_row(event, next_id, reported_now, ctx)
-                rows.append(row)
-                recent[next_id] = row
-                links.extend((code, next_id) for code in event.involved_codes())
-                next_id += 1
-            tx.insert_events(rows, links)
-            tx.save_batteries(dirty.values())
-            for sink in sinks:
-                sink.on_events(tx, rows)
-            changed_total += len(dirty)
-            accepted += len(rows)
-            ctx.batteries.clear()
+    with store.write() as tx, _paused_gc() as sweep:
+        batch = _Batch(store, tx, now, trust_reported_at, sinks)
+        start_id = batch.next_id
+        for number, chunk in enumerate(_chunks(items, chunk_size), start=1):
+            written, changed = batch.accept_chunk(chunk)
+            accepted += written
+            changed_total += changed
+            if number % _SWEEP_EVERY == 0:
+                sweep()
             if on_progress is not None:
                 on_progress(accepted)
-        if accepted:
-            first_id = start_id
+    first_id = start_id if accepted else None
     return ReportResult(
         accepted=accepted,
         first_id=first_id,
-        last_id=(first_id + accepted - 1) if first_id is not None else None,
+        last_id=(start_id + accepted - 1) if accepted else None,
         batteries_changed=changed_total,
     )
+
+
+# chunks between two sweeps of the paused collector: a sweep costs about as much as scanning
+# one chunk's objects, so sweeping every chunk would cost a tenth of the import
+_SWEEP_EVERY = 8
+_CORRECTION = EventType.CORRECTION
+
+
+class _Batch:
+    """One all-or-nothing batch in its write transaction, accepted chunk by chunk."""
+
+    def __init__(
+        self,
+        store: Store,
+        tx: WriteTransaction,
+        now: Callable[[], datetime],
+        trust_reported_at: bool,
+        sinks: Sequence[EventSink],
+    ) -> None:
+        self.store = store
+        self.tx = tx
+        self.now = now
+        self.trust_reported_at = trust_reported_at
+        self.sinks = sinks
+        self.ctx = _BatchContext(tx, store)
+        self.next_id = tx.next_event_id()
+
+    def _parse(
+        self, chunk: list[tuple[int, SourceItem]]
+    ) -> list[tuple[int, SourceItem, EventIn, tuple[str, ...]]]:
+        parsed = []
+        for index, item in chunk:
+            try:
+                event = _parse_item(item, self.trust_reported_at)
+                parsed.append((index, item, event, event.involved_codes()))
+            except BattraceError as exc:
+                raise BatchError(index, exc, line=item.line) from None
+        return parsed
+
+    def accept_chunk(self, chunk: list[tuple[int, SourceItem]]) -> tuple[int, int]:
+        """Check and write one chunk; returns (events written, batteries changed)."""
+        parsed = self._parse(chunk)
+        refs = [(e.actor, e.ref) for _, _, e, _ in parsed if e.ref is not None]
+        # earlier chunks are already written in this transaction, so the query sees them
+        taken = self.tx.existing_refs(refs) if refs else set()
+        ctx = self.ctx
+        ctx.preload(code for *_, codes in parsed for code in codes)
+        rows: list[EventRow] = []
+        links: list[tuple[str, int]] = []
+        dirty: dict[str, BatteryState] = {}
+        recent: dict[int, EventRow] = {}
+        reported_now = db_time(self.now())
+        for index, item, event, codes in parsed:
+            event_id = self.next_id
+            try:
+                if event.ref is not None:
+                    key = (event.actor, event.ref)
+                    if key in taken:
+                        raise ConflictError(
+                            f"ref: {event.ref!r} was already used by {event.actor}"
+                            " [rule ref_unique]",
+                            field="ref",
+                            rule="ref_unique",
+                        )
+                    taken.add(key)
+                if event.type is _CORRECTION:
+                    event = _resolve_correction(self.store, recent, event)
+                changed = apply_event(ctx, event, event_id)
+            except BattraceError as exc:
+                raise BatchError(index, exc, line=item.line) from None
+            for state in changed:
+                ctx.remember(state)
+                dirty[state.code] = state
+            row = _event_row(event, event_id, reported_now, ctx)
+            rows.append(row)
+            recent[event_id] = row
+            links.extend((code, event_id) for code in codes)
+            self.next_id += 1
+        self.tx.insert_events(rows, links)
+        self.tx.save_batteries(dirty.values())
+        for sink in self.sinks:
+            sink.on_events(self.tx, rows)
+        ctx.forget_all()
+        return len(rows), len(dirty)
 
 
 def _parse_item(item: SourceItem, trust_reported_at: bool) -> EventIn:
     data = item.data
     if isinstance(data, BattraceError):
         raise data
-    if isinstance(data, EventIn):
-        event = data
-    else:
-        event = parse_event(data)
+    event = data if isinstance(data, EventIn) else parse_event(data)
     if event.reported_at is not None and not trust_reported_at:
         raise FieldError(
             "reported_at: set by the platform when it accepts the report",
@@ -278,7 +347,7 @@ def _parse_item(item: SourceItem, trust_reported_at: bool) -> EventIn:
     return event
 
 
-def _event_row(event: EventIn, event_id: int, now: datetime, ctx: _BatchContext) -> EventRow:
+def _event_row(event: EventIn, event_id: int, now: str, ctx: _BatchContext) -> EventRow:
     place = event.place
     if place is None:
         actor = ctx.enterprise(event.actor)
@@ -290,7 +359,7 @@ def _event_row(event: EventIn, event_id: int, now: datetime, ctx: _BatchContext)
         actor=event.actor,
         counterparty=event.counterparty,
         occurred_at=db_time(event.occurred_at),
-        reported_at=db_time(event.reported_at or now),
+        reported_at=db_time(event.reported_at) if event.reported_at is not None else now,
         place=place,
         ref=event.ref,
         corrects=corrects,

@@ -36,7 +36,8 @@ _EVENT_COLUMNS = (
 
 def db_time(value: datetime) -> str:
     """Fixed-width UTC text that sorts as time: ``2024-05-01T02:00:00.000000Z``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime on the bulk-import path
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def json_text(value: Any) -> str:
@@ -44,7 +45,7 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build in bulk
 class EventRow:
     """An accepted event as stored; ``batteries`` and ``body`` are decoded JSON."""
 
@@ -380,7 +381,9 @@ class Store(abc.ABC):
         )
         return _enterprise_from_row(rows[0]) if rows else None
 
-    def list_enterprises(self, role: str | None = None, province: str | None = None) -> list[Enterprise]:
+    def list_enterprises(
+        self, role: str | None = None, province: str | None = None
+    ) -> list[Enterprise]:
         sql = f"SELECT {_ENTERPRISE_COLUMNS} FROM enterprises"
         params: list[Any] = []
         if province is not None:
@@ -473,7 +476,8 @@ class Store(abc.ABC):
         return int(self._connection().query(f"SELECT COUNT(*) FROM {table}")[0][0])
 
     def list_batteries(self, f: BatteryFilter) -> list[BatteryState]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (
             ("holder", f.holder),
             ("state", f.state),

@@ -32,14 +32,14 @@ class PostgresConnection(Connection):
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.raw.execute(_placeholders(sql), params)  # type: ignore[arg-type]
+        self.raw.execute(_placeholders(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.raw.cursor() as cur:
-            cur.executemany(_placeholders(sql), rows)  # type: ignore[arg-type]
+            cur.executemany(_placeholders(sql), rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.raw.execute(_placeholders(sql), params).fetchall()  # type: ignore[arg-type]
+        return self.raw.execute(_placeholders(sql), params).fetchall()
 
     def codes_clause(self, column: str, codes: Sequence[str]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(codes)]

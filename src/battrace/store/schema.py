@@ -1,8 +1,9 @@
 """The relational schema, one list of migrations written once for SQLite and PostgreSQL.
 
-Each migration is a list of statements; ``{id}`` becomes the integer key type of the dialect
-``{serial}`` a self-numbering key and ``{blob}`` its binary type. Timestamps are stored as fixed-width UTC text
-(``2024-05-01T02:00:00.000000Z``) so they sort as text and read the same on every engine;
+Each migration is a list of statements; ``{id}`` becomes the integer key type of the
+dialect, ``{serial}`` a self-numbering key and ``{blob}`` its binary type. Timestamps are
+stored as fixed-width UTC text (``2024-05-01T02:00:00.000000Z``) so they sort as text and
+read the same on every engine;
 JSON columns hold canonical JSON text (sorted keys).
 """
 
@@ -48,8 +49,9 @@ MIGRATIONS: list[list[str]] = [
             batteries TEXT NOT NULL,          -- JSON array of the listed battery codes
             body TEXT NOT NULL                -- JSON of the type-specific body
         )""",
-        "CREATE UNIQUE INDEX events_actor_ref ON events (actor, ref)",
-        "CREATE INDEX events_corrects ON events (corrects)",
+        # partial: most events carry no ref and correct nothing, and bulk import pays per index
+        "CREATE UNIQUE INDEX events_actor_ref ON events (actor, ref) WHERE ref IS NOT NULL",
+        "CREATE INDEX events_corrects ON events (corrects) WHERE corrects IS NOT NULL",
         # every battery an event touches (listed or named in its body), for history queries
         """CREATE TABLE event_batteries (
             code TEXT NOT NULL,

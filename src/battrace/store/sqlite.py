@@ -66,7 +66,9 @@ class SqliteStore(Store):
         return self._conn
 
     def _has_table(self, name: str) -> bool:
-        rows = self._conn.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        rows = self._conn.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
         return bool(rows)
 
     @contextmanager
