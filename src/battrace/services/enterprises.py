@@ -95,7 +95,7 @@ def register_enterprise(
                 "listed at registration",
                 registered_at,
             )
-            tx.add_whitelist_change(change, current=whitelisted_since <= registered_at.date())
+            tx.add_whitelist_change(change)
     found = store.enterprise(enterprise_id)
     assert found is not None
     return found
@@ -124,9 +124,7 @@ def change_whitelist(
                 field="enterprise",
                 rule="registered",
             )
-        history = [*store.whitelist_history(enterprise_id), change]
-        current = whitelisted_on(history, recorded_at.date())
-        tx.add_whitelist_change(change, current=current)
+        tx.add_whitelist_change(change)
     return change
 
 

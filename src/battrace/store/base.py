@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from battrace.domain.entities import BatteryState, Enterprise, State, WhitelistChange
+from battrace.domain.quantities import CHINA_TZ
 from battrace.domain.roles import Role
 from battrace.store.schema import SCHEMA_VERSION, migration_statements
 
@@ -166,9 +167,19 @@ def _enterprise_from_row(row: Row) -> Enterprise:
     )
 
 
-_ENTERPRISE_COLUMNS = (
-    "id, name, roles, division, province, manufacturer_code, whitelisted, registered_at"
+_ENTERPRISE_COLUMNS = "id, name, roles, division, province, manufacturer_code, registered_at"
+# whitelist status is derived from the history for the day asked, never stored: a change
+# recorded today may take effect next month
+_ENTERPRISE_SELECT = (
+    "SELECT id, name, roles, division, province, manufacturer_code,"
+    " COALESCE((SELECT w.listed FROM whitelist_changes w WHERE w.enterprise_id = enterprises.id"
+    " AND w.effective_date <= ? ORDER BY w.effective_date DESC, w.id DESC LIMIT 1), 0),"
+    " registered_at FROM enterprises"
 )
+
+
+def _today() -> str:
+    return datetime.now(CHINA_TZ).date().isoformat()
 
 
 class Connection(abc.ABC):
@@ -266,7 +277,7 @@ class WriteTransaction:
 
     def insert_enterprise(self, e: Enterprise) -> None:
         self._conn.execute(
-            f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 e.id,
                 e.name,
@@ -274,12 +285,11 @@ class WriteTransaction:
                 e.division,
                 e.province,
                 e.manufacturer_code,
-                int(e.whitelisted),
                 e.registered_at.isoformat(),
             ),
         )
 
-    def add_whitelist_change(self, change: WhitelistChange, current: bool) -> None:
+    def add_whitelist_change(self, change: WhitelistChange) -> None:
         self._conn.execute(
             "INSERT INTO whitelist_changes (enterprise_id, listed, effective_date, batch, note,"
             " recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -291,10 +301,6 @@ class WriteTransaction:
                 change.note,
                 change.recorded_at.isoformat(),
             ),
-        )
-        self._conn.execute(
-            "UPDATE enterprises SET whitelisted = ? WHERE id = ?",
-            (int(current), change.enterprise_id),
         )
 
     def set_meta(self, key: str, value: str) -> None:
@@ -369,23 +375,23 @@ class Store(abc.ABC):
         rows = self._connection().query("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
-    def enterprise(self, enterprise_id: str) -> Enterprise | None:
-        rows = self._connection().query(
-            f"SELECT {_ENTERPRISE_COLUMNS} FROM enterprises WHERE id = ?", (enterprise_id,)
-        )
+    def enterprise(self, enterprise_id: str, on: date | None = None) -> Enterprise | None:
+        """The enterprise, with its whitelist status on day ``on`` (default: today, in China)."""
+        day = on.isoformat() if on else _today()
+        rows = self._connection().query(f"{_ENTERPRISE_SELECT} WHERE id = ?", (day, enterprise_id))
         return _enterprise_from_row(rows[0]) if rows else None
 
     def enterprise_by_manufacturer_code(self, code: str) -> Enterprise | None:
         rows = self._connection().query(
-            f"SELECT {_ENTERPRISE_COLUMNS} FROM enterprises WHERE manufacturer_code = ?", (code,)
+            f"{_ENTERPRISE_SELECT} WHERE manufacturer_code = ?", (_today(), code)
         )
         return _enterprise_from_row(rows[0]) if rows else None
 
     def list_enterprises(
         self, role: str | None = None, province: str | None = None
     ) -> list[Enterprise]:
-        sql = f"SELECT {_ENTERPRISE_COLUMNS} FROM enterprises"
-        params: list[Any] = []
+        sql = _ENTERPRISE_SELECT
+        params: list[Any] = [_today()]
         if province is not None:
             sql += " WHERE province = ?"
             params.append(province)

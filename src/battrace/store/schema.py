@@ -23,7 +23,6 @@ MIGRATIONS: list[list[str]] = [
             division TEXT NOT NULL,           -- GB/T 2260 code of the seat
             province TEXT NOT NULL,           -- GB/T 2260 province code, for filters
             manufacturer_code TEXT UNIQUE,    -- GB/T 34014 positions 1-3, makers only
-            whitelisted INTEGER NOT NULL,     -- current whitelist status (0/1)
             registered_at TEXT NOT NULL
         )""",
         """CREATE TABLE whitelist_changes (
