@@ -24,9 +24,11 @@ from rich.table import Table
 from battrace.codes import generate_battery_code, parse_battery_code
 from battrace.config import load_settings
 from battrace.errors import BattraceError, ValidationError
+from battrace.services import audit as audit_service
 from battrace.services import demo as demo_service
 from battrace.services import enterprises as enterprise_service
 from battrace.services import importing, queries
+from battrace.services import log as log_service
 from battrace.services.reporting import report_event
 from battrace.store import Store, open_store
 
@@ -38,8 +40,14 @@ app = typer.Typer(
 )
 enterprise_app = typer.Typer(help="Register and list enterprises.", no_args_is_help=True)
 code_app = typer.Typer(help="Parse and generate GB/T 34014 battery codes.", no_args_is_help=True)
+log_app = typer.Typer(
+    help="The tamper-evident log: checkpoints, keys, leaves, proofs.", no_args_is_help=True
+)
+proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(code_app, name="code")
+app.add_typer(log_app, name="log")
+log_app.add_typer(proof_app, name="proof")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -226,7 +234,7 @@ def register(
     if composition:
         record["composition"] = _json_arg(composition, "composition")
     with _store(db) as store:
-        stored = report_event(store, importing.battery_event(record))
+        stored = report_event(store, importing.battery_event(record), **_log_options())
     if json:
         _print_json(stored.to_dict())
     else:
@@ -251,7 +259,7 @@ def report(
     """Report one lifecycle event."""
     text = sys.stdin.read() if event == "-" else event
     with _store(db) as store:
-        stored = report_event(store, _json_arg(text, "event"))
+        stored = report_event(store, _json_arg(text, "event"), **_log_options())
     if json:
         _print_json(stored.to_dict())
     else:
@@ -294,6 +302,7 @@ def _import(
                 batch_size=batch_size,
                 chunk_size=settings.import_chunk,
                 on_progress=lambda n: progress.update(task, completed=n),
+                **_log_options(),
             )
         finally:
             if not stdin:
@@ -413,7 +422,11 @@ def demo(
     with _store(db) as store, _progress(not json and err.is_terminal) as progress:
         task = progress.add_task("loading demo", total=None)
         info = demo_service.load_demo(
-            store, batteries, seed=seed, on_progress=lambda n: progress.update(task, completed=n)
+            store,
+            batteries,
+            seed=seed,
+            on_progress=lambda n: progress.update(task, completed=n),
+            **_log_options(),
         )
     if json:
         _print_json(info)
@@ -464,6 +477,103 @@ def code_generate(
         _print_json(codes)
     else:
         sys.stdout.write("\n".join(codes) + "\n")
+
+
+def _log_options() -> dict[str, Any]:
+    settings = load_settings()
+    return {
+        "log_key_file": settings.log_key_file,
+        "log_policy": log_service.CheckpointPolicy(
+            settings.checkpoint_leaves, settings.checkpoint_seconds
+        ),
+    }
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(db: DbOption = None, json: JsonOption = False) -> None:
+    """Print the current signed checkpoint note (published first if the log has grown)."""
+    with _store(db) as store:
+        found = log_service.current_checkpoint(store, load_settings().log_key_file)
+    if json:
+        _print_json({"size": found.size, "root": found.root.hex(), "note": found.note})
+    else:
+        sys.stdout.write(found.note)
+
+
+@log_app.command("key")
+def log_key(db: DbOption = None, json: JsonOption = False) -> None:
+    """Print the log's verifier key (name+hash+base64key), all an auditor needs to trust."""
+    with _store(db) as store:
+        key = log_service.log_verifier_key(store, load_settings().log_key_file)
+    if json:
+        _print_json({"verifier_key": key})
+    else:
+        sys.stdout.write(key + "\n")
+
+
+@log_app.command("leaf")
+def log_leaf(index: int, db: DbOption = None, json: JsonOption = False) -> None:
+    """Print leaf INDEX: its exact bytes (base64) and its event."""
+    with _store(db) as store:
+        data = log_service.leaf(store, index)
+    _print_json(data) if json else _print_mapping(data)
+
+
+@proof_app.command("inclusion")
+def proof_inclusion(
+    index: int,
+    size: Annotated[
+        int | None, typer.Option(help="Tree size (default: latest checkpoint).")
+    ] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Inclusion proof of leaf INDEX (hex hashes)."""
+    with _store(db) as store:
+        data = log_service.inclusion(store, index, size)
+    _print_json(data) if json else _print_mapping(data)
+
+
+@proof_app.command("consistency")
+def proof_consistency(old: int, new: int, db: DbOption = None, json: JsonOption = False) -> None:
+    """Consistency proof between tree sizes OLD and NEW (hex hashes)."""
+    with _store(db) as store:
+        data = log_service.consistency(store, old, new)
+    _print_json(data) if json else _print_mapping(data)
+
+
+@app.command()
+def verify(
+    key: Annotated[
+        str | None, typer.Option(help="The log's verifier key to trust (default: the store's).")
+    ] = None,
+    checkpoint: Annotated[
+        list[Path] | None, typer.Option(help="A signed checkpoint saved elsewhere (repeatable).")
+    ] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Audit the whole log: every leaf, the tree, every checkpoint. Exit 0 only if all holds."""
+    notes = [p.read_text(encoding="utf-8") for p in checkpoint or []]
+    with _store(db) as store, _progress(not json and err.is_terminal) as progress:
+        trusted = key or log_service.log_verifier_key(store, load_settings().log_key_file)
+        task = progress.add_task("verifying", total=None)
+        report = audit_service.verify_log(
+            store,
+            trusted,
+            extra_checkpoints=notes,
+            on_progress=lambda n: progress.update(task, completed=n),
+        )
+    if json:
+        _print_json(report.to_dict())
+    elif report.ok:
+        out.print(f"ok: {report.leaves} leaves, {report.checkpoints} checkpoints verified")
+    else:
+        err.print(f"FAILED after {report.leaves} leaves: {report.problems[0]}", markup=False)
+        for problem in report.problems[1:]:
+            err.print(f"also: {problem}", markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _print_mapping(data: dict[str, Any]) -> None:

@@ -33,6 +33,25 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Path of the embedded SQLite database, used when no database URL is set.",
     ),
     SettingSpec(
+        "log_key_file",
+        "BATTRACE_LOG_KEY_FILE",
+        None,
+        "File holding the log's Ed25519 signer key (PRIVATE+KEY+...). Default: a key made on"
+        " first use and kept in the database.",
+    ),
+    SettingSpec(
+        "checkpoint_leaves",
+        "BATTRACE_CHECKPOINT_LEAVES",
+        "1000",
+        "Publish a new signed checkpoint after this many new leaves.",
+    ),
+    SettingSpec(
+        "checkpoint_seconds",
+        "BATTRACE_CHECKPOINT_SECONDS",
+        "60",
+        "Publish a new signed checkpoint when the last is this old and the log has grown.",
+    ),
+    SettingSpec(
         "import_chunk",
         "BATTRACE_IMPORT_CHUNK",
         "5000",
@@ -53,6 +72,9 @@ class Settings:
     database_url: str | None
     db_path: str
     import_chunk: int
+    log_key_file: str | None
+    checkpoint_leaves: int
+    checkpoint_seconds: int
 
     @property
     def database_target(self) -> str:
@@ -65,8 +87,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
 
     Raises ``battrace.errors.ValidationError`` naming the variable when a value is malformed.
     """
-    from battrace.errors import ValidationError
-
     env = os.environ if environ is None else environ
     values: dict[str, str | None] = {}
     for spec in SETTINGS:
@@ -75,15 +95,26 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
     for key, value in overrides.items():
         if value is not None:
             values[key] = value
-    chunk_text = values["import_chunk"] or ""
-    if not chunk_text.isdigit() or int(chunk_text) < 1:
-        raise ValidationError(
-            f"BATTRACE_IMPORT_CHUNK: must be a positive integer, not {chunk_text!r}",
-            field="BATTRACE_IMPORT_CHUNK",
-            rule="positive_integer",
-        )
+    numbers = {
+        spec.name: _positive(spec.env, values[spec.name])
+        for spec in SETTINGS
+        if spec.name in ("import_chunk", "checkpoint_leaves", "checkpoint_seconds")
+    }
     return Settings(
         database_url=values["database_url"],
         db_path=values["db_path"] or "battrace.db",
-        import_chunk=int(chunk_text),
+        import_chunk=numbers["import_chunk"],
+        log_key_file=values["log_key_file"],
+        checkpoint_leaves=numbers["checkpoint_leaves"],
+        checkpoint_seconds=numbers["checkpoint_seconds"],
     )
+
+
+def _positive(env: str, text: str | None) -> int:
+    from battrace.errors import ValidationError
+
+    if text is None or not text.isdigit() or int(text) < 1:
+        raise ValidationError(
+            f"{env}: must be a positive integer, not {text!r}", field=env, rule="positive_integer"
+        )
+    return int(text)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from battrace.errors import ValidationError
 from battrace.ledger.hasher import EMPTY_ROOT, HASH_SIZE, node_hash
@@ -40,7 +39,8 @@ GetNode = Callable[[int, int], bytes]
 leaf ``index * 2**level``. Level 0 is the leaf hashes themselves."""
 
 
-class NodeId(NamedTuple):
+@dataclass(frozen=True, slots=True, order=True)
+class NodeId:
     """A perfect subtree: ``2**level`` leaves starting at leaf ``index * 2**level``."""
 
     level: int
@@ -172,7 +172,7 @@ def root_from_nodes(size: int, get_node: GetNode) -> bytes:
     ids = compact_range_nodes(size)
     if not ids:
         return EMPTY_ROOT
-    return _fold_right([get_node(level, index) for level, index in ids])
+    return _fold_right([get_node(n.level, n.index) for n in ids])
 
 
 class CompactRange:
@@ -312,7 +312,7 @@ class ProofNodes:
 
     def fetch(self, get_node: GetNode) -> list[bytes]:
         """Fetch every node with ``get_node`` and :meth:`rehash` them into the proof."""
-        return self.rehash([get_node(level, index) for level, index in self.ids])
+        return self.rehash([get_node(n.level, n.index) for n in self.ids])
 
     def _skip_first(self) -> ProofNodes:
         begin, end = self.ephemeral_begin, self.ephemeral_end

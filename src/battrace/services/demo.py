@@ -253,6 +253,7 @@ def load_demo(
     *,
     seed: int = 7,
     on_progress: Callable[[int], None] | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Fill an empty store with the demo world; a store that has events is left as it is."""
     firms = register_demo_firms(store)
@@ -263,5 +264,6 @@ def load_demo(
         (SourceItem(e) for e in demo_events(batteries, seed)),
         trust_reported_at=True,
         on_progress=on_progress,
+        **options,
     )
     return {"loaded": True, "enterprises_added": firms, "events": result.accepted}

@@ -37,6 +37,7 @@ from battrace.domain.lifecycle import apply_event
 from battrace.domain.quantities import to_aware_datetime, utc_now
 from battrace.errors import BatchError, BattraceError, ConflictError, NotFoundError, RuleViolation
 from battrace.errors import ValidationError as FieldError
+from battrace.services.log import CheckpointPolicy, LogAppender
 from battrace.store.base import EventRow, Store, WriteTransaction, db_time
 
 DEFAULT_CHUNK = 5_000
@@ -52,9 +53,12 @@ class SourceItem:
 
 
 class EventSink(Protocol):
-    """Sees each chunk of accepted events inside the writing transaction."""
+    """Sees each chunk of accepted events inside the writing transaction, before they are
+    inserted (it may fill in their log columns), and the transaction once before it commits."""
 
     def on_events(self, tx: WriteTransaction, events: Sequence[EventRow]) -> None: ...
+
+    def before_commit(self, tx: WriteTransaction) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,9 @@ def report_events(
     chunk_size: int = DEFAULT_CHUNK,
     sinks: Sequence[EventSink] = (),
     on_progress: Callable[[int], None] | None = None,
+    log: bool = True,
+    log_policy: CheckpointPolicy | None = None,
+    log_key_file: str | None = None,
 ) -> ReportResult:
     """Accept a batch of events all or nothing, in one transaction.
 
@@ -226,7 +233,16 @@ def report_events(
     data); otherwise giving one is an error and the platform's clock sets it. Raises
     :class:`BatchError` for the first bad item; nothing is written then. ``on_progress``
     gets the number of events accepted so far after each chunk.
+
+    Every accepted event is appended to the tamper-evident log in the same transaction.
+    ``log=False`` exists only to measure what the log costs: a store written so fails
+    ``battrace verify``.
     """
+    if log:
+        appender = LogAppender(
+            store, policy=log_policy or CheckpointPolicy(), key_file=log_key_file, now=now
+        )
+        sinks = [appender, *sinks]
     accepted = 0
     changed_total = 0
     with store.write() as tx, _paused_gc() as sweep:
@@ -240,6 +256,8 @@ def report_events(
                 sweep()
             if on_progress is not None:
                 on_progress(accepted)
+        for sink in sinks:
+            sink.before_commit(tx)
     first_id = start_id if accepted else None
     return ReportResult(
         accepted=accepted,
@@ -325,10 +343,10 @@ class _Batch:
             recent[event_id] = row
             links.extend((code, event_id) for code in codes)
             self.next_id += 1
-        self.tx.insert_events(rows, links)
-        self.tx.save_batteries(dirty.values())
         for sink in self.sinks:
             sink.on_events(self.tx, rows)
+        self.tx.insert_events(rows, links)
+        self.tx.save_batteries(dirty.values())
         ctx.forget_all()
         return len(rows), len(dirty)
 

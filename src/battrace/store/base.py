@@ -31,7 +31,8 @@ _BATTERY_COLUMNS = (
     " last_event"
 )
 _EVENT_COLUMNS = (
-    "id, type, actor, counterparty, occurred_at, reported_at, place, ref, corrects, batteries, body"
+    "id, type, actor, counterparty, occurred_at, reported_at, place, ref, corrects, batteries,"
+    " body, salt, leaf"
 )
 
 
@@ -61,8 +62,11 @@ class EventRow:
     corrects: int | None
     batteries: list[str]
     body: dict[str, Any]
+    salt: bytes | None = None  # secret: never in to_dict
+    leaf: bytes | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The event as readers see it (without its secret salt)."""
         return {
             "id": self.id,
             "type": self.type,
@@ -90,6 +94,8 @@ class EventRow:
             self.corrects,
             json_text(self.batteries),
             json_text(self.body),
+            self.salt,
+            self.leaf,
         )
 
     @classmethod
@@ -106,7 +112,14 @@ class EventRow:
             corrects=row[8],
             batteries=orjson.loads(row[9]),
             body=orjson.loads(row[10]),
+            salt=_bytes_or_none(row[11]),
+            leaf=_bytes_or_none(row[12]),
         )
+
+
+def _bytes_or_none(value: Any) -> bytes | None:
+    # psycopg returns BYTEA as memoryview, sqlite3 BLOB as bytes
+    return None if value is None else bytes(value)
 
 
 def _battery_values(b: BatteryState) -> Row:
@@ -233,7 +246,7 @@ class WriteTransaction:
 
     def insert_events(self, events: Sequence[EventRow], links: Sequence[tuple[str, int]]) -> None:
         self._conn.executemany(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [e.db_values() for e in events],
         )
         self._conn.executemany("INSERT INTO event_batteries (code, event_id) VALUES (?, ?)", links)
@@ -303,9 +316,53 @@ class WriteTransaction:
             ),
         )
 
+    def insert_log_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        """Store perfect-subtree hashes ``(level, index, hash)`` of the log's Merkle tree."""
+        self._conn.executemany("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+
+    def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        return _log_nodes(self._conn, ids)
+
+    def log_size(self) -> int:
+        return _log_size(self._conn)
+
+    def insert_checkpoint(self, size: int, root: bytes, note: str, published_at: str) -> None:
+        self._conn.execute(
+            "INSERT INTO checkpoints (size, root, note, published_at) VALUES (?, ?, ?, ?)",
+            (size, root, note, published_at),
+        )
+
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
         self._conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _log_nodes(conn: Connection, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    found: dict[tuple[int, int], bytes] = {}
+    for level in {lvl for lvl, _ in ids}:
+        wanted = [i for lvl, i in ids if lvl == level]
+        marks = ", ".join("?" for _ in wanted)
+        rows = conn.query(
+            f"SELECT idx, hash FROM log_nodes WHERE level = ? AND idx IN ({marks})",
+            [level, *wanted],
+        )
+        found.update(((level, int(r[0])), bytes(r[1])) for r in rows)
+    return found
+
+
+def _log_size(conn: Connection) -> int:
+    rows = conn.query("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_nodes WHERE level = 0")
+    return int(rows[0][0])
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A published, signed checkpoint as stored."""
+
+    size: int
+    root: bytes
+    note: str
+    published_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,6 +570,53 @@ class Store(abc.ABC):
         )
         width = len(_BATTERY_COLUMNS.split(","))
         return [(_battery_from_row(r[:width]), EventRow.from_db(r[width:])) for r in rows]
+
+    # -- the log ------------------------------------------------------------------------------
+    def log_size(self) -> int:
+        """Leaves in the log (the number of logged events)."""
+        return _log_size(self._connection())
+
+    def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Stored perfect-subtree hashes for ``(level, index)`` ids; missing ids are absent."""
+        return _log_nodes(self._connection(), ids)
+
+    def log_node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        """Stored hashes of level ``level`` with index in ``first..last``."""
+        rows = self._connection().query(
+            "SELECT idx, hash FROM log_nodes WHERE level = ? AND idx BETWEEN ? AND ?",
+            (level, first, last),
+        )
+        return {int(r[0]): bytes(r[1]) for r in rows}
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._connection().query(
+            "SELECT size, root, note, published_at FROM checkpoints ORDER BY size"
+        )
+        return [Checkpoint(int(r[0]), bytes(r[1]), r[2], r[3]) for r in rows]
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        rows = self._connection().query(
+            "SELECT size, root, note, published_at FROM checkpoints ORDER BY size DESC LIMIT 1"
+        )
+        return (
+            Checkpoint(int(rows[0][0]), bytes(rows[0][1]), rows[0][2], rows[0][3]) if rows else None
+        )
+
+    def iter_event_records(self, after_id: int = 0, chunk: int = 20_000) -> Iterator[Row]:
+        """Raw event rows (columns as :data:`_EVENT_COLUMNS`, JSON left as text), id order.
+
+        For the auditor: it re-encodes events from the stored text without decoding it.
+        """
+        last = after_id
+        while True:
+            rows = self._connection().query(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                (last, chunk),
+            )
+            if not rows:
+                return
+            yield from rows
+            last = int(rows[-1][0])
 
     def iter_events(self, after_id: int = 0, chunk: int = 10_000) -> Iterator[EventRow]:
         """Every event in id order, read in chunks so memory stays bounded."""

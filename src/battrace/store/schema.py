@@ -86,6 +86,24 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX batteries_parent ON batteries (parent) WHERE parent IS NOT NULL",
         "CREATE INDEX batteries_vin ON batteries (vin) WHERE vin IS NOT NULL",
     ],
+    [
+        # the tamper-evident log (docs/log-format.md): one leaf per event, same transaction
+        "ALTER TABLE events ADD COLUMN salt {blob}",  # secret salt of the leaf commitment
+        "ALTER TABLE events ADD COLUMN leaf {blob}",  # the exact public leaf bytes
+        # every perfect subtree hash of the Merkle tree; level 0 holds the leaf hashes
+        """CREATE TABLE log_nodes (
+            level INTEGER NOT NULL,
+            idx BIGINT NOT NULL,              -- covers leaves [idx * 2**level, (idx+1) * 2**level)
+            hash {blob} NOT NULL,
+            PRIMARY KEY (level, idx)
+        ){without_rowid}""",
+        """CREATE TABLE checkpoints (
+            size BIGINT PRIMARY KEY,          -- tree size the checkpoint commits to
+            root {blob} NOT NULL,             -- RFC 9162 root hash at that size
+            note TEXT NOT NULL,               -- the signed note, exactly as served
+            published_at TEXT NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

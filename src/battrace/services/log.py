@@ -1,0 +1,296 @@
+"""The tamper-evident log of accepted events: leaves, tree nodes, signed checkpoints, proofs.
+
+Every event accepted by :func:`battrace.services.reporting.report_events` becomes a leaf in the
+same transaction (:class:`LogAppender`). The log's Ed25519 key signs checkpoints (C2SP
+``tlog-checkpoint`` in a ``signed-note``); the key is made on first use and kept in the store's
+``meta`` table unless ``BATTRACE_LOG_KEY_FILE`` names a file holding it. The maths is in
+:mod:`battrace.ledger`; this module only fetches and stores what it asks for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from battrace.domain.quantities import utc_now
+from battrace.errors import NotFoundError, ValidationError
+from battrace.ledger.checkpoint import Checkpoint as CheckpointBody
+from battrace.ledger.hasher import leaf_hash
+from battrace.ledger.leaf import SALT_SIZE, commitment, event_bytes, leaf_bytes
+from battrace.ledger.note import Signer, Verifier, generate_signer, sign_note
+from battrace.ledger.tree import (
+    CompactRange,
+    NodeId,
+    compact_range_nodes,
+    consistency_proof_nodes,
+    inclusion_proof_nodes,
+)
+from battrace.store.base import Checkpoint, EventRow, Store, WriteTransaction, db_time
+
+DEFAULT_ORIGIN = "battrace.local/log"
+_KEY_META = "log_signer_key"
+_ORIGIN_META = "log_origin"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    """Publish a new checkpoint when this many leaves or seconds have passed since the last."""
+
+    every_leaves: int = 1000
+    every_seconds: int = 60
+
+
+def event_fields(row: EventRow) -> dict[str, Any]:
+    """The fields of :func:`battrace.ledger.leaf.event_bytes` for a stored event."""
+    return {
+        "id": row.id,
+        "type": row.type,
+        "batteries": orjson.Fragment(orjson.dumps(row.batteries)),
+        "actor": row.actor,
+        "counterparty": row.counterparty,
+        "occurred_at": row.occurred_at,
+        "reported_at": row.reported_at,
+        "place": row.place,
+        "ref": row.ref,
+        "corrects": row.corrects,
+        "body": orjson.Fragment(orjson.dumps(row.body, option=orjson.OPT_SORT_KEYS)),
+    }
+
+
+def log_origin(store: Store) -> str:
+    """The log's origin line (fixed for the life of the log)."""
+    return store.meta(_ORIGIN_META) or DEFAULT_ORIGIN
+
+
+def log_signer(store: Store, key_file: str | None = None) -> Signer:
+    """The log's signing key: from ``key_file`` if given, else from the store (made once).
+
+    Security: whoever holds this key can sign checkpoints; keep the file (or the database)
+    private. Auditors need only :func:`log_verifier_key`.
+    """
+    if key_file:
+        try:
+            return Signer.from_key(Path(key_file).read_text(encoding="ascii").strip())
+        except OSError as exc:
+            raise ValidationError(
+                f"BATTRACE_LOG_KEY_FILE: cannot read {key_file}: {exc}",
+                field="BATTRACE_LOG_KEY_FILE",
+                rule="readable",
+            ) from None
+    stored = store.meta(_KEY_META)
+    if stored is None:
+        with store.write() as tx:
+            stored = store.meta(_KEY_META)
+            if stored is None:
+                stored, _ = generate_signer(log_origin(store).replace("/", "-"))
+                tx.set_meta(_KEY_META, stored)
+                if store.meta(_ORIGIN_META) is None:
+                    tx.set_meta(_ORIGIN_META, DEFAULT_ORIGIN)
+    return Signer.from_key(stored)
+
+
+def log_verifier_key(store: Store, key_file: str | None = None) -> str:
+    """The verifier key line (``name+hash+base64key``) auditors trust."""
+    return log_signer(store, key_file).verifier().to_key()
+
+
+class LogAppender:
+    """Appends the leaves of accepted events inside the writing transaction."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        policy: CheckpointPolicy = CheckpointPolicy(),
+        key_file: str | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._signer = log_signer(store, key_file)
+        self._now = now
+        self._tree: CompactRange | None = None
+        self._published = 0
+
+    def _load(self, tx: WriteTransaction) -> CompactRange:
+        size = tx.log_size()
+        ids = compact_range_nodes(size)
+        found = tx.log_nodes([(n.level, n.index) for n in ids])
+        return CompactRange.from_state(size, [found[(n.level, n.index)] for n in ids])
+
+    def on_events(self, tx: WriteTransaction, rows: Sequence[EventRow]) -> None:
+        """Give each row its salt and leaf, add the tree nodes it completes, and publish a
+        checkpoint whenever ``every_leaves`` new leaves have been appended."""
+        if self._tree is None:
+            self._tree = self._load(tx)
+            latest = self._store.latest_checkpoint()
+            self._published = latest.size if latest is not None else 0
+        tree = self._tree
+        if rows and tree.size != rows[0].id - 1:
+            raise ValidationError(
+                f"log has {tree.size} leaves but the next event is {rows[0].id}",
+                field="log",
+                rule="one_leaf_per_event",
+            )
+        nodes: list[tuple[int, int, bytes]] = []
+
+        def keep(node: NodeId, digest: bytes) -> None:
+            nodes.append((node.level, node.index, digest))
+
+        salts = os.urandom(SALT_SIZE * len(rows))
+        every = self._policy.every_leaves
+        for i, row in enumerate(rows):
+            salt = salts[i * SALT_SIZE : (i + 1) * SALT_SIZE]
+            leaf = leaf_bytes(commitment(salt, event_bytes(event_fields(row))))
+            row.salt, row.leaf = salt, leaf
+            tree.append(leaf_hash(leaf), keep)
+            if tree.size - self._published >= every:
+                self._publish(tx)
+        tx.insert_log_nodes(nodes)
+
+    def before_commit(self, tx: WriteTransaction) -> None:
+        """Publish a checkpoint of the new size unless one was published less than
+        ``every_seconds`` ago (then the next write, or ``log checkpoint``, publishes it)."""
+        if self._tree is None or self._tree.size == self._published:
+            return
+        latest = self._store.latest_checkpoint()
+        due = latest is None
+        if latest is not None:
+            age = self._now() - datetime.fromisoformat(latest.published_at.replace("Z", "+00:00"))
+            due = age.total_seconds() >= self._policy.every_seconds
+        if due:
+            self._publish(tx)
+
+    def _publish(self, tx: WriteTransaction) -> None:
+        assert self._tree is not None
+        size = self._tree.size
+        _publish(tx, self._store, self._signer, size, self._tree.root(), self._now())
+        self._published = size
+
+
+def _publish(
+    tx: WriteTransaction, store: Store, signer: Signer, size: int, root: bytes, now: datetime
+) -> str:
+    body = CheckpointBody(log_origin(store), size, root).to_text()
+    note = sign_note(body, signer)
+    tx.insert_checkpoint(size, root, note, db_time(now))
+    return note
+
+
+def current_checkpoint(store: Store, key_file: str | None = None) -> Checkpoint:
+    """The latest signed checkpoint, publishing one first if the log has grown since."""
+    latest = store.latest_checkpoint()
+    size = store.log_size()
+    if latest is not None and latest.size == size:
+        return latest
+    signer = log_signer(store, key_file)
+    with store.write() as tx:
+        size = tx.log_size()
+        latest = store.latest_checkpoint()
+        if latest is None or latest.size != size:
+            _publish(tx, store, signer, size, tree_root(store, size), utc_now())
+    found = store.latest_checkpoint()
+    assert found is not None
+    return found
+
+
+def _get_node(store: Store) -> Callable[[int, int], bytes]:
+    def get_node(level: int, index: int) -> bytes:
+        found = store.log_nodes([(level, index)])
+        if (level, index) not in found:
+            raise NotFoundError(f"log node ({level}, {index}) is missing", field="log")
+        return found[(level, index)]
+
+    return get_node
+
+
+def _fetch(store: Store, ids: Sequence[NodeId]) -> list[bytes]:
+    found = store.log_nodes([(n.level, n.index) for n in ids])
+    try:
+        return [found[(n.level, n.index)] for n in ids]
+    except KeyError as exc:
+        raise NotFoundError(f"log node {exc.args[0]} is missing", field="log") from None
+
+
+def tree_root(store: Store, size: int) -> bytes:
+    """The root hash of the first ``size`` leaves."""
+    from battrace.ledger.tree import root_from_nodes
+
+    return root_from_nodes(size, _get_node(store))
+
+
+def _check_size(store: Store, size: int | None, field: str) -> int:
+    current = store.log_size()
+    if size is None:
+        latest = store.latest_checkpoint()
+        return latest.size if latest is not None else current
+    if not 0 <= size <= current:
+        raise ValidationError(
+            f"{field}: tree size {size} is outside 0..{current}", field=field, rule="range"
+        )
+    return size
+
+
+def inclusion(store: Store, index: int, size: int | None = None) -> dict[str, Any]:
+    """The inclusion proof of leaf ``index`` in the tree of ``size`` (default: the latest
+    published checkpoint), in the fixed JSON shape auditors rely on."""
+    tree_size = _check_size(store, size, "size")
+    if not 0 <= index < tree_size:
+        raise ValidationError(
+            f"index: leaf {index} is not in a tree of size {tree_size}",
+            field="index",
+            rule="index_out_of_range",
+        )
+    nodes = inclusion_proof_nodes(index, tree_size)
+    proof = nodes.rehash(_fetch(store, nodes.ids))
+    leaf = _fetch(store, [NodeId(0, index)])[0]
+    return {
+        "index": index,
+        "tree_size": tree_size,
+        "leaf_hash": leaf.hex(),
+        "hashes": [h.hex() for h in proof],
+    }
+
+
+def consistency(store: Store, old_size: int, new_size: int) -> dict[str, Any]:
+    """The consistency proof between two tree sizes, in the fixed JSON shape."""
+    _check_size(store, old_size, "old_size")
+    _check_size(store, new_size, "new_size")
+    if old_size > new_size:
+        raise ValidationError(
+            "old_size: must not be larger than new_size", field="old_size", rule="size_order"
+        )
+    nodes = consistency_proof_nodes(old_size, new_size)
+    proof = nodes.rehash(_fetch(store, nodes.ids))
+    return {"old_size": old_size, "new_size": new_size, "hashes": [h.hex() for h in proof]}
+
+
+def leaf(store: Store, index: int) -> dict[str, Any]:
+    """Leaf ``index``: its exact bytes (base64) and the event it commits to."""
+    import base64
+
+    row = store.event(index + 1)
+    if row is None or row.leaf is None:
+        raise NotFoundError(f"index: no leaf {index} in the log", field="index", rule="exists")
+    return {"index": index, "leaf": base64.b64encode(row.leaf).decode(), "event": row.to_dict()}
+
+
+__all__ = [
+    "CheckpointPolicy",
+    "LogAppender",
+    "Verifier",
+    "consistency",
+    "current_checkpoint",
+    "inclusion",
+    "leaf",
+    "log_origin",
+    "log_signer",
+    "log_verifier_key",
+    "tree_root",
+]
