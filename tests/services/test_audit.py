@@ -116,8 +116,8 @@ def _rebuild_log(db: Path) -> None:
 
 
 def test_tampered_tree_node_is_named(db: Path) -> None:
-    _sql(db, "UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 0")
-    assert _audit(db)[0].startswith("log node (level 3, index 0): the stored hash does not match")
+    _sql(db, "UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 5 AND idx = 1")
+    assert _audit(db)[0].startswith("log node (level 5, index 1): the stored hash does not match")
 
 
 def test_cli_verify_exit_codes(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

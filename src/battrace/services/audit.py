@@ -24,7 +24,7 @@ from battrace.ledger.leaf import SALT_SIZE, Leaf, event_bytes, parse_leaf
 from battrace.ledger.note import Verifier, open_note
 from battrace.ledger.tree import CompactRange, NodeId, consistency_proof_nodes
 from battrace.ledger.verify import verify_consistency
-from battrace.services.log import log_origin, tree_root
+from battrace.services.log import MIN_STORED_LEVEL, log_origin, store_nodes, tree_root
 from battrace.store.base import Store
 
 
@@ -131,7 +131,8 @@ def verify_log(
     computed: list[tuple[int, int, bytes]] = []
 
     def keep(node: NodeId, digest: bytes) -> None:
-        computed.append((node.level, node.index, digest))
+        if node.level >= MIN_STORED_LEVEL:
+            computed.append((node.level, node.index, digest))
 
     for row in store.iter_event_records():
         if row[0] != expected_id:
@@ -215,10 +216,9 @@ def _check_heads(
     ordered = sorted({(s, r) for _, s, r in heads})
     for (old, old_root), (new, new_root) in itertools.pairwise(ordered):
         nodes = consistency_proof_nodes(old, new)
-        found = store.log_nodes([(n.level, n.index) for n in nodes.ids])
         try:
-            proof = nodes.rehash([found[(n.level, n.index)] for n in nodes.ids])
+            proof = nodes.rehash(store_nodes(store).get(nodes.ids))
             verify_consistency(old, new, old_root, new_root, proof)
-        except (KeyError, BattraceError) as exc:
+        except BattraceError as exc:
             report.problems.append(f"checkpoints {old} -> {new}: not consistent ({exc})")
             return

@@ -30,10 +30,15 @@ from battrace.ledger.tree import (
     compact_range_nodes,
     consistency_proof_nodes,
     inclusion_proof_nodes,
+    root_from_leaf_hashes,
+    root_from_nodes,
 )
 from battrace.store.base import Checkpoint, EventRow, Store, WriteTransaction, db_time
 
 DEFAULT_ORIGIN = "battrace.local/log"
+# Tree nodes below this level are not stored: each is rebuilt from at most 16 leaves when a
+# proof needs it. Storing every level would cost a row per leaf on the import path.
+MIN_STORED_LEVEL = 4
 _KEY_META = "log_signer_key"
 _ORIGIN_META = "log_origin"
 
@@ -48,10 +53,11 @@ class CheckpointPolicy:
 
 def event_fields(row: EventRow) -> dict[str, Any]:
     """The fields of :func:`battrace.ledger.leaf.event_bytes` for a stored event."""
+    batteries_json, body_json = row.json_texts()
     return {
         "id": row.id,
         "type": row.type,
-        "batteries": orjson.Fragment(orjson.dumps(row.batteries)),
+        "batteries": orjson.Fragment(batteries_json),
         "actor": row.actor,
         "counterparty": row.counterparty,
         "occurred_at": row.occurred_at,
@@ -59,7 +65,7 @@ def event_fields(row: EventRow) -> dict[str, Any]:
         "place": row.place,
         "ref": row.ref,
         "corrects": row.corrects,
-        "body": orjson.Fragment(orjson.dumps(row.body, option=orjson.OPT_SORT_KEYS)),
+        "body": orjson.Fragment(body_json),
     }
 
 
@@ -100,6 +106,44 @@ def log_verifier_key(store: Store, key_file: str | None = None) -> str:
     return log_signer(store, key_file).verifier().to_key()
 
 
+class NodeReader:
+    """Perfect-subtree hashes: stored ones from ``log_nodes``, lower ones from the leaves."""
+
+    def __init__(
+        self,
+        stored: Callable[[Sequence[tuple[int, int]]], dict[tuple[int, int], bytes]],
+        leaves: Callable[[int, int], list[bytes]],
+    ) -> None:
+        self._stored = stored
+        self._leaves = leaves
+
+    def get(self, ids: Sequence[NodeId]) -> list[bytes]:
+        """Hashes of ``ids`` in order; raises ``NotFoundError`` for a node the log lacks."""
+        high = [(n.level, n.index) for n in ids if n.level >= MIN_STORED_LEVEL]
+        found = self._stored(high) if high else {}
+        out = []
+        for n in ids:
+            digest = found.get((n.level, n.index)) if n.level >= MIN_STORED_LEVEL else self._low(n)
+            if digest is None:
+                raise NotFoundError(f"log node ({n.level}, {n.index}) is missing", field="log")
+            out.append(digest)
+        return out
+
+    def _low(self, node: NodeId) -> bytes | None:
+        begin, end = node.coverage()
+        leaves = self._leaves(begin, end - 1)
+        if len(leaves) != end - begin:
+            return None
+        return root_from_leaf_hashes([leaf_hash(x) for x in leaves])
+
+    def one(self, level: int, index: int) -> bytes:
+        return self.get([NodeId(level, index)])[0]
+
+
+def store_nodes(store: Store) -> NodeReader:
+    return NodeReader(store.log_nodes, store.leaves)
+
+
 class LogAppender:
     """Appends the leaves of accepted events inside the writing transaction."""
 
@@ -120,9 +164,8 @@ class LogAppender:
 
     def _load(self, tx: WriteTransaction) -> CompactRange:
         size = tx.log_size()
-        ids = compact_range_nodes(size)
-        found = tx.log_nodes([(n.level, n.index) for n in ids])
-        return CompactRange.from_state(size, [found[(n.level, n.index)] for n in ids])
+        reader = NodeReader(tx.log_nodes, tx.leaves)
+        return CompactRange.from_state(size, reader.get(compact_range_nodes(size)))
 
     def on_events(self, tx: WriteTransaction, rows: Sequence[EventRow]) -> None:
         """Give each row its salt and leaf, add the tree nodes it completes, and publish a
@@ -141,7 +184,8 @@ class LogAppender:
         nodes: list[tuple[int, int, bytes]] = []
 
         def keep(node: NodeId, digest: bytes) -> None:
-            nodes.append((node.level, node.index, digest))
+            if node.level >= MIN_STORED_LEVEL:
+                nodes.append((node.level, node.index, digest))
 
         salts = os.urandom(SALT_SIZE * len(rows))
         every = self._policy.every_leaves
@@ -200,29 +244,13 @@ def current_checkpoint(store: Store, key_file: str | None = None) -> Checkpoint:
     return found
 
 
-def _get_node(store: Store) -> Callable[[int, int], bytes]:
-    def get_node(level: int, index: int) -> bytes:
-        found = store.log_nodes([(level, index)])
-        if (level, index) not in found:
-            raise NotFoundError(f"log node ({level}, {index}) is missing", field="log")
-        return found[(level, index)]
-
-    return get_node
-
-
 def _fetch(store: Store, ids: Sequence[NodeId]) -> list[bytes]:
-    found = store.log_nodes([(n.level, n.index) for n in ids])
-    try:
-        return [found[(n.level, n.index)] for n in ids]
-    except KeyError as exc:
-        raise NotFoundError(f"log node {exc.args[0]} is missing", field="log") from None
+    return store_nodes(store).get(ids)
 
 
 def tree_root(store: Store, size: int) -> bytes:
     """The root hash of the first ``size`` leaves."""
-    from battrace.ledger.tree import root_from_nodes
-
-    return root_from_nodes(size, _get_node(store))
+    return root_from_nodes(size, store_nodes(store).one)
 
 
 def _check_size(store: Store, size: int | None, field: str) -> int:

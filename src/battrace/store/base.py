@@ -64,6 +64,17 @@ class EventRow:
     body: dict[str, Any]
     salt: bytes | None = None  # secret: never in to_dict
     leaf: bytes | None = None
+    # canonical JSON of batteries and body, when already made (the write path makes it once)
+    batteries_json: str | None = None
+    body_json: str | None = None
+
+    def json_texts(self) -> tuple[str, str]:
+        """Canonical JSON text of ``batteries`` and ``body`` (made once, then kept)."""
+        if self.batteries_json is None:
+            self.batteries_json = json_text(self.batteries)
+        if self.body_json is None:
+            self.body_json = json_text(self.body)
+        return self.batteries_json, self.body_json
 
     def to_dict(self) -> dict[str, Any]:
         """The event as readers see it (without its secret salt)."""
@@ -82,6 +93,7 @@ class EventRow:
         }
 
     def db_values(self) -> Row:
+        batteries_json, body_json = self.json_texts()
         return (
             self.id,
             self.type,
@@ -92,8 +104,8 @@ class EventRow:
             self.place,
             self.ref,
             self.corrects,
-            json_text(self.batteries),
-            json_text(self.body),
+            batteries_json,
+            body_json,
             self.salt,
             self.leaf,
         )
@@ -326,6 +338,9 @@ class WriteTransaction:
     def log_size(self) -> int:
         return _log_size(self._conn)
 
+    def leaves(self, first: int, last: int) -> list[bytes]:
+        return _leaves(self._conn, first, last)
+
     def insert_checkpoint(self, size: int, root: bytes, note: str, published_at: str) -> None:
         self._conn.execute(
             "INSERT INTO checkpoints (size, root, note, published_at) VALUES (?, ?, ?, ?)",
@@ -351,8 +366,17 @@ def _log_nodes(conn: Connection, ids: Sequence[tuple[int, int]]) -> dict[tuple[i
 
 
 def _log_size(conn: Connection) -> int:
-    rows = conn.query("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_nodes WHERE level = 0")
-    return int(rows[0][0])
+    # one leaf per event, event id = leaf index + 1; events without a leaf are not logged
+    # walks the id index from the end: O(1) while every event has its leaf
+    rows = conn.query("SELECT id FROM events WHERE leaf IS NOT NULL ORDER BY id DESC LIMIT 1")
+    return int(rows[0][0]) if rows else 0
+
+
+def _leaves(conn: Connection, first: int, last: int) -> list[bytes]:
+    rows = conn.query(
+        "SELECT leaf FROM events WHERE id BETWEEN ? AND ? ORDER BY id", (first + 1, last + 1)
+    )
+    return [bytes(r[0]) for r in rows if r[0] is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,6 +603,10 @@ class Store(abc.ABC):
     def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """Stored perfect-subtree hashes for ``(level, index)`` ids; missing ids are absent."""
         return _log_nodes(self._connection(), ids)
+
+    def leaves(self, first: int, last: int) -> list[bytes]:
+        """The leaf bytes of leaves ``first..last`` (inclusive), in order."""
+        return _leaves(self._connection(), first, last)
 
     def log_node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
         """Stored hashes of level ``level`` with index in ``first..last``."""

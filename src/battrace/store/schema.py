@@ -90,7 +90,8 @@ MIGRATIONS: list[list[str]] = [
         # the tamper-evident log (docs/log-format.md): one leaf per event, same transaction
         "ALTER TABLE events ADD COLUMN salt {blob}",  # secret salt of the leaf commitment
         "ALTER TABLE events ADD COLUMN leaf {blob}",  # the exact public leaf bytes
-        # every perfect subtree hash of the Merkle tree; level 0 holds the leaf hashes
+        # perfect subtree hashes of the Merkle tree from level 4 up; lower ones are rebuilt
+        # from at most 16 leaves (services/log.py MIN_STORED_LEVEL)
         """CREATE TABLE log_nodes (
             level INTEGER NOT NULL,
             idx BIGINT NOT NULL,              -- covers leaves [idx * 2**level, (idx+1) * 2**level)
