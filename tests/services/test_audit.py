@@ -128,3 +128,26 @@ def test_cli_verify_exit_codes(db: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "event 2 (leaf 1) is missing" in capsys.readouterr().err
     assert main(["verify", "--db", str(db), "--json"]) == 1
     assert '"ok": false' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("block_level", [2, 5, 7])
+def test_block_sizes_agree(db: Path, block_level: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from battrace.services import audit
+
+    monkeypatch.setattr(audit, "BLOCK_LEVEL", block_level)
+    assert _audit(db) == []
+    _sql(db, "UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 6 AND idx = 2")
+    assert _audit(db)[0].startswith("log node (level 6, index 2)")
+
+
+def test_worker_processes_agree(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from battrace.services import audit
+
+    monkeypatch.setattr(audit, "_RANGE", 64)
+    with open_store(db) as store:
+        key = log.log_verifier_key(store)
+        assert verify_log(store, key, workers=2).ok
+    _sql(db, "DELETE FROM events WHERE id = 150")
+    with open_store(db) as store:
+        problems = verify_log(store, key, workers=2).problems
+    assert problems[0] == "event 150 (leaf 149) is missing: rows were deleted"

@@ -630,21 +630,28 @@ class Store(abc.ABC):
             Checkpoint(int(rows[0][0]), bytes(rows[0][1]), rows[0][2], rows[0][3]) if rows else None
         )
 
-    def iter_event_records(self, after_id: int = 0, chunk: int = 20_000) -> Iterator[Row]:
-        """Raw event rows (columns as :data:`_EVENT_COLUMNS`, JSON left as text), id order.
+    def iter_event_records(
+        self, after_id: int = 0, chunk: int = 20_000, until_id: int | None = None
+    ) -> Iterator[Row]:
+        """Raw event rows (columns as :data:`_EVENT_COLUMNS`, JSON left as text), id order,
+        ids in ``after_id + 1 .. until_id``.
 
         For the auditor: it re-encodes events from the stored text without decoding it.
         """
         last = after_id
+        end = until_id if until_id is not None else 2**63 - 1
         while True:
             rows = self._connection().query(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                (last, chunk),
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                (last, end, chunk),
             )
             if not rows:
                 return
             yield from rows
             last = int(rows[-1][0])
+
+    def max_event_id(self) -> int:
+        return int(self._connection().query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
 
     def iter_events(self, after_id: int = 0, chunk: int = 10_000) -> Iterator[EventRow]:
         """Every event in id order, read in chunks so memory stays bounded."""
