@@ -519,6 +519,15 @@ def log_leaf(index: int, db: DbOption = None, json: JsonOption = False) -> None:
     _print_json(data) if json else _print_mapping(data)
 
 
+@log_app.command("tile")
+def log_tile(path: str, db: DbOption = None) -> None:
+    """Write the bytes of a C2SP tile or entry bundle (e.g. tile/0/000.p/5) to stdout."""
+    with _store(db) as store:
+        data = log_service.tile(store, path.lstrip("/"))
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
 @proof_app.command("inclusion")
 def proof_inclusion(
     index: int,

@@ -112,3 +112,37 @@ def test_signer_key_from_file(tmp_path, sqlite_store: Store) -> None:  # type: i
     assert log.log_verifier_key(sqlite_store, str(key_file)) == verifier
     with pytest.raises(ValidationError, match="BATTRACE_LOG_KEY_FILE"):
         log.log_signer(sqlite_store, str(tmp_path / "missing.key"))
+
+
+def test_tiles_agree_with_the_tree(logged: Store) -> None:
+    from battrace.ledger.tiles import (
+        TileRef,
+        decode_entry_bundle,
+        split_tile,
+        tiles_for_size,
+    )
+    from battrace.ledger.tree import root_from_leaf_hashes
+
+    size = logged.checkpoints()[-1].size
+    refs = list(tiles_for_size(size))
+    leaves: list[bytes] = []
+    for ref in refs:
+        if ref.level == 0:  # each level-0 tile has the entry bundle of the same leaves
+            bundle = TileRef(None, ref.index, ref.width).path()
+            leaves += decode_entry_bundle(log.tile(logged, bundle))
+    assert len(leaves) == size
+    assert root_from_leaf_hashes([leaf_hash(x) for x in leaves]) == _checkpoint_root(logged, size)
+    level0 = [h for r in refs if r.level == 0 for h in split_tile(log.tile(logged, r.path()))]
+    assert level0 == [leaf_hash(x) for x in leaves]
+    level1 = [h for r in refs if r.level == 1 for h in split_tile(log.tile(logged, r.path()))]
+    stored = logged.log_node_range(8, 0, size // 256)
+    assert level1 == [stored[i] for i in sorted(stored)]
+
+
+def test_tile_errors(logged: Store) -> None:
+    from battrace.errors import NotFoundError
+
+    with pytest.raises(ValidationError):
+        log.tile(logged, "tile/0/1234")
+    with pytest.raises(NotFoundError):
+        log.tile(logged, "tile/0/x001/000")

@@ -24,6 +24,13 @@ from battrace.ledger.checkpoint import Checkpoint as CheckpointBody
 from battrace.ledger.hasher import leaf_hash
 from battrace.ledger.leaf import SALT_SIZE, commitment, event_bytes, leaf_bytes
 from battrace.ledger.note import Signer, Verifier, generate_signer, sign_note
+from battrace.ledger.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    encode_entry_bundle,
+    parse_tile_path,
+    tile_width,
+)
 from battrace.ledger.tree import (
     CompactRange,
     NodeId,
@@ -309,6 +316,34 @@ def leaf(store: Store, index: int) -> dict[str, Any]:
     return {"index": index, "leaf": base64.b64encode(row.leaf).decode(), "event": row.to_dict()}
 
 
+def tile(store: Store, path: str) -> bytes:
+    """The bytes of a C2SP ``tlog-tiles`` tile or entry bundle of the latest checkpoint's tree.
+
+    ``path`` is like ``tile/0/x001/234`` or ``tile/entries/000.p/7`` (no leading slash).
+    Raises ``ValidationError`` for a malformed path and ``NotFoundError`` for a tile the
+    checkpointed tree does not have (yet).
+    """
+    ref = parse_tile_path(path)
+    latest = store.latest_checkpoint()
+    size = latest.size if latest is not None else 0
+    level = 0 if ref.level is None else ref.level * TILE_HEIGHT
+    available = tile_width(ref.level or 0, ref.index, size)
+    if ref.width > available:
+        raise NotFoundError(
+            f"path: {path} is not in the tree of size {size}", field="path", rule="exists"
+        )
+    first = ref.index * TILE_WIDTH
+    if ref.level is None:
+        return encode_entry_bundle(store.leaves(first, first + ref.width - 1))
+    if level >= MIN_STORED_LEVEL:
+        found = store.log_node_range(level, first, first + ref.width - 1)
+        hashes = [found.get(i) for i in range(first, first + ref.width)]
+        if any(h is None for h in hashes):
+            raise NotFoundError(f"log nodes of {path} are missing", field="log")
+        return b"".join(h for h in hashes if h is not None)
+    return b"".join(store_nodes(store).get([NodeId(level, first + i) for i in range(ref.width)]))
+
+
 __all__ = [
     "CheckpointPolicy",
     "LogAppender",
@@ -320,5 +355,6 @@ __all__ = [
     "log_origin",
     "log_signer",
     "log_verifier_key",
+    "tile",
     "tree_root",
 ]
