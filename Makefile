@@ -16,12 +16,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The main job on the embedded default: create the SQLite database, load the demo lifecycle
-# data (enterprises and batteries walked from production to recycling), show one battery.
+# data (enterprises and batteries walked from production to recycling), show one battery,
+# then publish the log's signed checkpoint and audit the whole log.
 run: install
 	$(BIN)/battrace init --db $(DB)
 	$(BIN)/battrace demo --db $(DB) --batteries 2000
 	$(BIN)/battrace batteries --db $(DB) --state recycled --limit 5
 	$(BIN)/battrace show --db $(DB) $$($(BIN)/battrace batteries --db $(DB) --state recycled --limit 1 --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["code"])')
+	$(BIN)/battrace log checkpoint --db $(DB)
+	$(BIN)/battrace verify --db $(DB) --key "$$($(BIN)/battrace log key --db $(DB))"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

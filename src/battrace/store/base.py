@@ -436,6 +436,8 @@ class Store(abc.ABC):
 
     def migrate(self) -> int:
         """Bring the schema to the newest version; returns how many migrations ran."""
+        if self.schema_version() == SCHEMA_VERSION:
+            return 0  # no write lock for readers of an up-to-date database
         with self._write_transaction() as conn:
             current = self.schema_version()
             for version in range(current + 1, SCHEMA_VERSION + 1):
