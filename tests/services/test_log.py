@@ -146,3 +146,18 @@ def test_tile_errors(logged: Store) -> None:
         log.tile(logged, "tile/0/1234")
     with pytest.raises(NotFoundError):
         log.tile(logged, "tile/0/x001/000")
+
+
+def test_stored_events_hold_no_floats(logged: Store) -> None:
+    def floats(value: object) -> bool:
+        if isinstance(value, float):
+            return True
+        if isinstance(value, dict):
+            return any(floats(v) for v in value.values())
+        if isinstance(value, list):
+            return any(floats(v) for v in value)
+        return False
+
+    events = list(logged.iter_events())
+    assert any(e.type == "recycled" for e in events)  # quantities are present ...
+    assert not any(floats(e.to_dict()) for e in events)  # ... as decimal strings

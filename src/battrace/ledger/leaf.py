@@ -49,9 +49,13 @@ def event_bytes(fields: Mapping[str, Any]) -> bytes:
 
     ``fields`` holds exactly :data:`EVENT_FIELDS`; ``batteries`` and ``body`` may be given as
     ``orjson.Fragment`` of their canonical JSON text (what the store keeps), which gives the
-    same bytes as the decoded values. Raises ``TypeError`` for a float or other value JSON
-    cannot encode canonically.
+    same bytes as the decoded values. Floats are the caller's to keep out (they have no single
+    canonical text): the platform stores quantities as decimal strings, which
+    ``tests/services/test_log.py`` checks on every stored event. Raises ``TypeError`` for a
+    value JSON cannot encode.
     """
+    if fields.get("v") == LEAF_VERSION:  # the caller already added it (the bulk path does)
+        return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
     data = dict(fields)
     data["v"] = LEAF_VERSION
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
@@ -95,6 +99,8 @@ class Leaf:
 
 def leaf_bytes(commit: bytes, key_id: str | None = None, signature: bytes | None = None) -> bytes:
     """The exact leaf bytes whose RFC 9162 leaf hash goes into the tree."""
+    if key_id is None:
+        return b'{"c":"' + commit.hex().encode() + b'","v":1}'  # = Leaf(commit).to_bytes()
     return Leaf(commit, key_id, signature).to_bytes()
 
 

@@ -22,7 +22,7 @@ import orjson
 from battrace.errors import BattraceError
 from battrace.ledger.checkpoint import parse_checkpoint
 from battrace.ledger.hasher import EMPTY_ROOT, leaf_hash
-from battrace.ledger.leaf import SALT_SIZE, Leaf, event_bytes, parse_leaf
+from battrace.ledger.leaf import LEAF_VERSION, SALT_SIZE, event_bytes, leaf_bytes, parse_leaf
 from battrace.ledger.note import Verifier, open_note
 from battrace.ledger.tree import (
     CompactRange,
@@ -70,6 +70,7 @@ def _event_fields(row: tuple[Any, ...]) -> dict[str, Any]:
         "corrects": row[8],
         "batteries": orjson.Fragment(row[9]),
         "body": orjson.Fragment(row[10]),
+        "v": LEAF_VERSION,
     }
 
 
@@ -86,7 +87,7 @@ def _leaf_problem(row: tuple[Any, ...]) -> tuple[bytes | None, str | None]:
     except (TypeError, orjson.JSONEncodeError) as exc:
         return None, f"event {event_id}: stored content is not valid JSON ({exc})"
     digest = hashlib.sha256(salt + encoded).digest()
-    if Leaf(digest).to_bytes() != stored:
+    if leaf_bytes(digest) != stored:
         try:
             leaf = parse_leaf(stored)
         except BattraceError as exc:

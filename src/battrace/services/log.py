@@ -22,7 +22,7 @@ from battrace.domain.quantities import utc_now
 from battrace.errors import NotFoundError, ValidationError
 from battrace.ledger.checkpoint import Checkpoint as CheckpointBody
 from battrace.ledger.hasher import leaf_hash
-from battrace.ledger.leaf import SALT_SIZE, commitment, event_bytes, leaf_bytes
+from battrace.ledger.leaf import LEAF_VERSION, SALT_SIZE, commitment, event_bytes, leaf_bytes
 from battrace.ledger.note import Signer, Verifier, generate_signer, sign_note
 from battrace.ledger.tiles import (
     TILE_HEIGHT,
@@ -73,6 +73,7 @@ def event_fields(row: EventRow) -> dict[str, Any]:
         "ref": row.ref,
         "corrects": row.corrects,
         "body": orjson.Fragment(body_json),
+        "v": LEAF_VERSION,
     }
 
 
