@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from battrace.cli import main
-from battrace.services.demo import demo_events, demo_firms
+from battrace.services.demo import DemoFirm, demo_events, demo_firms
 from tests.builders import code
 
 
@@ -17,6 +17,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     status = main(list(args))
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def add_firm(capsys: pytest.CaptureFixture[str], db: str, firm: DemoFirm) -> int:
+    args = ["enterprise", "add", "--db", db, "--credit-code", firm.credit_code]
+    args += ["--name", firm.name, "--roles", ",".join(firm.roles), "--division", firm.division]
+    if firm.manufacturer_code:
+        args += ["--manufacturer-code", firm.manufacturer_code]
+    return run(capsys, *args)[0]
 
 
 @pytest.fixture
@@ -76,23 +84,7 @@ def test_code_generate_round_trip(capsys: pytest.CaptureFixture[str]) -> None:
 def test_whole_flow(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
     assert run(capsys, "init", "--db", db)[0] == 0
     for firm in demo_firms():
-        args = [
-            "enterprise",
-            "add",
-            "--db",
-            db,
-            "--credit-code",
-            firm.credit_code,
-            "--name",
-            firm.name,
-            "--roles",
-            ",".join(firm.roles),
-            "--division",
-            firm.division,
-        ]
-        if firm.manufacturer_code:
-            args += ["--manufacturer-code", firm.manufacturer_code]
-        assert run(capsys, *args)[0] == 0
+        assert add_firm(capsys, db, firm) == 0
     status, out, _ = run(capsys, "enterprise", "list", "--db", db, "--json")
     assert status == 0
     assert len(json.loads(out)) == 12
@@ -130,23 +122,7 @@ def test_register_and_report(capsys: pytest.CaptureFixture[str], db: str) -> Non
     maker = demo_firms()[0]
     vm = demo_firms()[2]
     for firm in (maker, vm):
-        args = [
-            "enterprise",
-            "add",
-            "--db",
-            db,
-            "--credit-code",
-            firm.credit_code,
-            "--name",
-            firm.name,
-            "--roles",
-            ",".join(firm.roles),
-            "--division",
-            firm.division,
-        ]
-        if firm.manufacturer_code:
-            args += ["--manufacturer-code", firm.manufacturer_code]
-        run(capsys, *args)
+        assert add_firm(capsys, db, firm) == 0
     status, out, _ = run(
         capsys,
         "register",

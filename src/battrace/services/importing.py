@@ -23,22 +23,12 @@ from typing import IO, Any
 import orjson
 
 from battrace.codes import parse_battery_code
-from battrace.domain.events import Material
+from battrace.domain.events import ENVELOPE_FIELDS, Material
 from battrace.errors import BatchError, ValidationError
 from battrace.services.reporting import SourceItem, report_events
 from battrace.store.base import Store
 
-EVENT_COLUMNS = (
-    "type",
-    "batteries",
-    "actor",
-    "counterparty",
-    "occurred_at",
-    "reported_at",
-    "place",
-    "ref",
-    "body",
-)
+EVENT_COLUMNS = ENVELOPE_FIELDS
 SPEC_FIELDS = ("chemistry", "rated_capacity_ah", "nominal_voltage_v", "energy_kwh", "mass_kg")
 
 
