@@ -132,23 +132,25 @@ def main() -> None:
             db = Path(tmp) / "log.db"
             build(args.events, db)
             figures = store_figures(db, args.proofs)
-    text = "\n".join([
-        f"Machine: {machine()}",
-        "",
-        f"Command: `python -m benchmarks.bench_log {'--db ' + str(args.db) if args.db else ''}"
-        f" --leaves {args.leaves} --proofs {args.proofs}`",
-        "",
-        f"- Append {args.leaves:,} leaves and make {args.proofs:,} inclusion proofs, in memory:"
-        f" battrace {pure['ours']:.2f} s, pymerkle {pure['pymerkle']:.2f} s; battrace is"
-        f" **{pure['pymerkle'] / pure['ours']:.1f}x** as fast (same RFC 9162 root checked).",
-        f"- Proofs served from the store at {int(figures['size']):,} leaves"
-        f" ({args.proofs} random each): inclusion p50 {figures['inc_p50']:.3f} ms, p99"
-        f" {figures['inc_p99']:.3f} ms; consistency p50 {figures['con_p50']:.3f} ms, p99"
-        f" {figures['con_p99']:.3f} ms (target < 1 ms).",
-        f"- Offline auditor (`battrace verify`): {int(figures['size']):,} leaves in"
-        f" {figures['audit_seconds']:.1f} s = **{figures['audit_rate']:,.0f} leaves/s**"
-        " (target >= 200,000).",
-    ])
+    text = "\n".join(
+        [
+            f"Machine: {machine()}",
+            "",
+            f"Command: `python -m benchmarks.bench_log {'--db ' + str(args.db) if args.db else ''}"
+            f" --leaves {args.leaves} --proofs {args.proofs}`",
+            "",
+            f"- Append {args.leaves:,} leaves and make {args.proofs:,} inclusion proofs, in memory:"
+            f" battrace {pure['ours']:.2f} s, pymerkle {pure['pymerkle']:.2f} s; battrace is"
+            f" **{pure['pymerkle'] / pure['ours']:.1f}x** as fast (same RFC 9162 root checked).",
+            f"- Proofs served from the store at {int(figures['size']):,} leaves"
+            f" ({args.proofs} random each): inclusion p50 {figures['inc_p50']:.3f} ms, p99"
+            f" {figures['inc_p99']:.3f} ms; consistency p50 {figures['con_p50']:.3f} ms, p99"
+            f" {figures['con_p99']:.3f} ms (target < 1 ms).",
+            f"- Offline auditor (`battrace verify`): {int(figures['size']):,} leaves in"
+            f" {figures['audit_seconds']:.1f} s = **{figures['audit_rate']:,.0f} leaves/s**"
+            " (target >= 200,000).",
+        ]
+    )
     print(text)
     write_section(f"Log at {int(figures['size']):,} leaves (issue 3)", text)
 
