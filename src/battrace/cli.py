@@ -27,7 +27,7 @@ from battrace.errors import BattraceError, ValidationError
 from battrace.services import audit as audit_service
 from battrace.services import demo as demo_service
 from battrace.services import enterprises as enterprise_service
-from battrace.services import importing, queries
+from battrace.services import importing, queries, remote_audit
 from battrace.services import log as log_service
 from battrace.services.reporting import report_event
 from battrace.store import Store, open_store
@@ -559,20 +559,34 @@ def verify(
     checkpoint: Annotated[
         list[Path] | None, typer.Option(help="A signed checkpoint saved elsewhere (repeatable).")
     ] = None,
+    remote: Annotated[
+        str | None, typer.Option(help="Audit a server's log through its tiles (base URL).")
+    ] = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """Audit the whole log: every leaf, the tree, every checkpoint. Exit 0 only if all holds."""
     notes = [p.read_text(encoding="utf-8") for p in checkpoint or []]
-    with _store(db) as store, _progress(not json and err.is_terminal) as progress:
-        trusted = key or log_service.log_verifier_key(store, load_settings().log_key_file)
-        task = progress.add_task("verifying", total=None)
-        report = audit_service.verify_log(
-            store,
-            trusted,
-            extra_checkpoints=notes,
-            on_progress=lambda n: progress.update(task, completed=n),
+    if remote is not None:
+        if key is None:
+            raise ValidationError(
+                "key: auditing a remote log needs the verifier key to trust (--key)",
+                field="key",
+                rule="required",
+            )
+        report = remote_audit.verify_remote(
+            remote_audit.http_fetcher(remote), key, extra_checkpoints=notes
         )
+    else:
+        with _store(db) as store, _progress(not json and err.is_terminal) as progress:
+            trusted = key or log_service.log_verifier_key(store, load_settings().log_key_file)
+            task = progress.add_task("verifying", total=None)
+            report = audit_service.verify_log(
+                store,
+                trusted,
+                extra_checkpoints=notes,
+                on_progress=lambda n: progress.update(task, completed=n),
+            )
     if json:
         _print_json(report.to_dict())
     elif report.ok:
