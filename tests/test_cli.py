@@ -170,3 +170,21 @@ def test_errors_are_clean(capsys: pytest.CaptureFixture[str], db: str) -> None:
     status, _, err = run(capsys, "show", "--db", db)
     assert status == 2
     assert "Missing argument" in err
+
+
+@pytest.mark.postgres
+def test_database_url_selects_postgres(
+    capsys: pytest.CaptureFixture[str], pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    monkeypatch.setenv("BATTRACE_DATABASE_URL", pg_database)
+    status, out, _ = run(capsys, "init", "--json")
+    assert status == 0
+    assert json.loads(out)["dialect"] == "postgres"
+    assert add_firm(capsys, pg_database, demo_firms()[0]) == 0  # --db with a URL works too
+    status, out, _ = run(capsys, "enterprise", "list", "--json")
+    assert [e["id"] for e in json.loads(out)] == [demo_firms()[0].credit_code]
