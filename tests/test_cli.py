@@ -188,3 +188,73 @@ def test_database_url_selects_postgres(
     assert add_firm(capsys, pg_database, demo_firms()[0]) == 0  # --db with a URL works too
     status, out, _ = run(capsys, "enterprise", "list", "--json")
     assert [e["id"] for e in json.loads(out)] == [demo_firms()[0].credit_code]
+
+
+def test_signed_reports_through_the_cli(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    maker = demo_firms()[0]
+    assert add_firm(capsys, db, maker) == 0
+    key_file = tmp_path / "maker.key"
+    status, out, _ = run(capsys, "keygen", "--out", str(key_file), "--json")
+    assert status == 0
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    public = json.loads(out)["public_key"]
+    status, out, _ = run(
+        capsys,
+        "enterprise",
+        "key",
+        "add",
+        maker.credit_code,
+        "--public-key",
+        public,
+        "--db",
+        db,
+        "--json",
+    )
+    key_id = json.loads(out)["key_id"]
+    event = {
+        "type": "produced",
+        "batteries": [code(n=1)],
+        "actor": maker.credit_code,
+        "occurred_at": "2024-03-15",
+        "body": {
+            "chemistry": "LFP",
+            "rated_capacity_ah": "150",
+            "nominal_voltage_v": "384",
+            "energy_kwh": "57.6",
+            "mass_kg": "400",
+        },
+    }
+    status, _, err = run(capsys, "report", json.dumps(event), "--db", db)
+    assert status == 1
+    assert "signature_required" in err
+    status, out, _ = run(
+        capsys, "report", json.dumps(event), "--db", db, "--sign-key", str(key_file), "--json"
+    )
+    assert status == 0
+    file = tmp_path / "more.ndjson"
+    more = [{**event, "batteries": [code(n=i)]} for i in (2, 3)]
+    file.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in more))
+    status, out, _ = run(
+        capsys, "import", str(file), "--db", db, "--sign-key", str(key_file), "--json"
+    )
+    assert status == 0
+    assert json.loads(out)["accepted"] == 2
+    status, out, _ = run(
+        capsys, "enterprise", "key", "list", maker.credit_code, "--db", db, "--json"
+    )
+    assert [k["key_id"] for k in json.loads(out)] == [key_id]
+    assert run(capsys, "enterprise", "key", "revoke", key_id, "--db", db)[0] == 0
+    status, _, err = run(
+        capsys,
+        "report",
+        json.dumps({**event, "batteries": [code(n=4)]}),
+        "--db",
+        db,
+        "--sign-key",
+        str(key_file),
+    )
+    assert status == 1
+    assert "key_revoked" in err
+    assert run(capsys, "verify", "--db", db)[0] == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +28,7 @@ from battrace.services import audit as audit_service
 from battrace.services import demo as demo_service
 from battrace.services import enterprises as enterprise_service
 from battrace.services import importing, queries, remote_audit
+from battrace.services import keys as keys_service
 from battrace.services import log as log_service
 from battrace.services.reporting import report_event
 from battrace.store import Store, open_store
@@ -44,6 +45,8 @@ log_app = typer.Typer(
     help="The tamper-evident log: checkpoints, keys, leaves, proofs.", no_args_is_help=True
 )
 proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
+key_app = typer.Typer(help="Enterprise signing keys.", no_args_is_help=True)
+enterprise_app.add_typer(key_app, name="key")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(code_app, name="code")
 app.add_typer(log_app, name="log")
@@ -187,6 +190,92 @@ def enterprise_whitelist(
         out.print(f"{enterprise_id} {'listed' if listed else 'delisted'} from {effective}")
 
 
+@key_app.command("add")
+def key_add(
+    enterprise_id: str,
+    public_key: Annotated[str, typer.Option(help="Base64 Ed25519 public key (battrace keygen).")],
+    valid_from: Annotated[
+        str | None, typer.Option(help="Accept signatures from (ISO 8601; default now).")
+    ] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Register a signing key; from then on the enterprise's reports must be signed."""
+    start = _parse_time(valid_from, "valid_from") if valid_from else None
+    with _store(db) as store:
+        key = keys_service.register_key(store, enterprise_id, public_key, valid_from=start)
+    _print_json(key.to_dict()) if json else out.print(f"registered key {key.key_id}")
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: str,
+    at: Annotated[str | None, typer.Option(help="Revoked from (ISO 8601; default now).")] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Revoke a key: signatures received from then on are refused."""
+    when = _parse_time(at, "at") if at else None
+    with _store(db) as store:
+        key = keys_service.revoke_key(store, key_id, at=when)
+    _print_json(key.to_dict()) if json else out.print(f"revoked {key.key_id} at {key.revoked_at}")
+
+
+@key_app.command("list")
+def key_list(enterprise_id: str, db: DbOption = None, json: JsonOption = False) -> None:
+    """An enterprise's keys with their validity."""
+    with _store(db) as store:
+        found = [k.to_dict() for k in store.keys_of(enterprise_id)]
+    if json:
+        _print_json(found)
+        return
+    table = Table("key id", "valid from", "revoked at")
+    for k in found:
+        table.add_row(k["key_id"], k["valid_from"], k["revoked_at"] or "")
+    out.print(table)
+
+
+@app.command()
+def keygen(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key.")],
+    json: JsonOption = False,
+) -> None:
+    """Make a signing key pair: the private key goes to --out (mode 600), the public key is
+    printed for `battrace enterprise key add`."""
+    from battrace.ledger.submission import decode_public_key, generate_key, key_id
+
+    if out_file.exists():
+        raise ValidationError(f"out: {out_file} exists; not overwritten", field="out", rule="new")
+    private, public = generate_key()
+    out_file.touch(mode=0o600)
+    out_file.write_text(private + "\n", encoding="ascii")
+    info = {
+        "public_key": public,
+        "key_id": key_id(decode_public_key(public)),
+        "private_key_file": str(out_file),
+    }
+    _print_json(info) if json else out.print(f"public key {public} (key id {info['key_id']})")
+
+
+def _signer(sign_key: Path | None, key_id: str | None) -> tuple[str, str] | None:
+    if sign_key is None:
+        return None
+    from battrace.ledger.submission import key_id as id_of
+    from battrace.ledger.submission import load_private_key, public_key_of
+
+    text = sign_key.read_text(encoding="ascii")
+    return text, key_id or id_of(public_key_of(load_private_key(text)))
+
+
+def _parse_time(text: str, field: str) -> datetime:
+    from battrace.domain.quantities import to_aware_datetime
+
+    try:
+        return to_aware_datetime(text)
+    except ValueError as exc:
+        raise ValidationError(f"{field}: {exc}", field=field, rule="datetime") from None
+
+
 def _parse_date(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -250,16 +339,25 @@ def _json_arg(text: str, field: str) -> Any:
         ) from None
 
 
+SignKeyOption = Annotated[
+    Path | None, typer.Option(help="Sign with this private key file (battrace keygen).")
+]
+
+
 @app.command()
 def report(
     event: Annotated[str, typer.Argument(help="The event as a JSON object, or - for stdin.")],
+    sign_key: SignKeyOption = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Report one lifecycle event."""
+    """Report one lifecycle event (signed with --sign-key)."""
     text = sys.stdin.read() if event == "-" else event
+    data = _json_arg(text, "event")
+    signer = _signer(sign_key, None)
+    signed = keys_service.sign_events(signer[0], signer[1], [data]) if signer else None
     with _store(db) as store:
-        stored = report_event(store, _json_arg(text, "event"), **_log_options())
+        stored = report_event(store, data, signed=signed, **_log_options())
     if json:
         _print_json(stored.to_dict())
     else:
@@ -274,15 +372,22 @@ def import_file(
     batch_size: Annotated[
         int | None, typer.Option(help="Commit every N lines (default: whole file at once).")
     ] = None,
+    sign_key: SignKeyOption = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """Import a file of events or batteries, streamed, all or nothing per batch."""
-    _import(file, kind, fmt, batch_size, db, json)
+    _import(file, kind, fmt, batch_size, db, json, sign_key)
 
 
 def _import(
-    file: Path, kind: str, fmt: str | None, batch_size: int | None, db: str | None, json: bool
+    file: Path,
+    kind: str,
+    fmt: str | None,
+    batch_size: int | None,
+    db: str | None,
+    json: bool,
+    sign_key: Path | None = None,
 ) -> None:
     if kind not in ("events", "batteries"):
         raise ValidationError("kind: must be events or batteries", field="kind", rule="choice")
@@ -292,6 +397,19 @@ def _import(
         raise ValidationError(f"file: {file} does not exist", field="file", rule="exists")
     settings = load_settings()
     show = not json and err.is_terminal
+    signed = None
+    signer = _signer(sign_key, None)
+    if signer is not None:
+        if stdin or batch_size is not None:
+            raise ValidationError(
+                "sign_key: a signed import is one file read twice, in one batch",
+                field="sign_key",
+                rule="one_batch",
+            )
+        with file.open("rb") as first_pass:
+            items = importing.read_file(first_pass, fmt_name, kind)
+            datas = (i.data for i in items if isinstance(i.data, dict))
+            signed = keys_service.sign_events(signer[0], signer[1], datas)
     with _store(db) as store, _progress(show) as progress:
         task = progress.add_task("importing", total=None)
         stream = sys.stdin.buffer if stdin else file.open("rb")
@@ -302,6 +420,7 @@ def _import(
                 batch_size=batch_size,
                 chunk_size=settings.import_chunk,
                 on_progress=lambda n: progress.update(task, completed=n),
+                signed=signed,
                 **_log_options(),
             )
         finally:

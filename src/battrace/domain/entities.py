@@ -62,6 +62,34 @@ class WhitelistChange:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class EnterpriseKey:
+    """An enterprise's Ed25519 signing key and the times it is good for (UTC text)."""
+
+    key_id: str
+    enterprise_id: str
+    public_key: bytes
+    valid_from: str
+    revoked_at: str | None
+    registered_at: str
+
+    def valid_at(self, when: str) -> bool:
+        """Whether a signature received at ``when`` (fixed-width UTC text) may use this key."""
+        return self.valid_from <= when and (self.revoked_at is None or when < self.revoked_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        import base64
+
+        return {
+            "key_id": self.key_id,
+            "enterprise_id": self.enterprise_id,
+            "public_key": base64.b64encode(self.public_key).decode(),
+            "valid_from": self.valid_from,
+            "revoked_at": self.revoked_at,
+            "registered_at": self.registered_at,
+        }
+
+
 class State(StrEnum):
     """Where a battery is in its life. Derived from its events, never set by hand."""
 

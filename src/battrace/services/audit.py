@@ -32,6 +32,7 @@ from battrace.ledger.tree import (
     root_from_nodes,
 )
 from battrace.ledger.verify import verify_consistency
+from battrace.services.keys import check_submissions
 from battrace.services.log import MIN_STORED_LEVEL, log_origin, store_nodes, tree_root
 from battrace.store.base import Store
 
@@ -156,6 +157,8 @@ def verify_log(
     if report.problems:
         return report
     _check_heads(store, report, heads, tree.roots, tree.size, tree.root())
+    if not report.problems:
+        report.problems.extend(check_submissions(store))
     return report
 
 

@@ -199,7 +199,8 @@ class LogAppender:
         every = self._policy.every_leaves
         for i, row in enumerate(rows):
             salt = salts[i * SALT_SIZE : (i + 1) * SALT_SIZE]
-            leaf = leaf_bytes(commitment(salt, event_bytes(event_fields(row))))
+            signer, signature = row.signed_by or (None, None)
+            leaf = leaf_bytes(commitment(salt, event_bytes(event_fields(row))), signer, signature)
             row.salt, row.leaf = salt, leaf
             tree.append(leaf_hash(leaf), keep)
             if tree.size - self._published >= every:

@@ -37,6 +37,7 @@ from battrace.domain.lifecycle import apply_event
 from battrace.domain.quantities import to_aware_datetime, utc_now
 from battrace.errors import BatchError, BattraceError, ConflictError, NotFoundError, RuleViolation
 from battrace.errors import ValidationError as FieldError
+from battrace.services.keys import SignatureCheck, SignedSubmission
 from battrace.services.log import CheckpointPolicy, LogAppender
 from battrace.store.base import EventRow, Store, WriteTransaction, db_time
 
@@ -225,6 +226,7 @@ def report_events(
     log: bool = True,
     log_policy: CheckpointPolicy | None = None,
     log_key_file: str | None = None,
+    signed: SignedSubmission | None = None,
 ) -> ReportResult:
     """Accept a batch of events all or nothing, in one transaction.
 
@@ -237,7 +239,12 @@ def report_events(
     Every accepted event is appended to the tamper-evident log in the same transaction.
     ``log=False`` exists only to measure what the log costs: a store written so fails
     ``battrace verify``.
+
+    ``signed`` carries an enterprise's signature over the batch (every event must then be its
+    own and a JSON object as sent); without it, a batch naming an enterprise that has signing
+    keys is refused. A bad signature raises ``SignatureError`` and nothing is written.
     """
+    check = SignatureCheck(store, signed, db_time(now()))
     if log:
         appender = LogAppender(
             store, policy=log_policy or CheckpointPolicy(), key_file=log_key_file, now=now
@@ -246,7 +253,8 @@ def report_events(
     accepted = 0
     changed_total = 0
     with store.write() as tx, _paused_gc() as sweep:
-        batch = _Batch(store, tx, now, trust_reported_at, sinks)
+        check.begin(tx)
+        batch = _Batch(store, tx, now, trust_reported_at, sinks, check)
         start_id = batch.next_id
         for number, chunk in enumerate(_chunks(items, chunk_size), start=1):
             written, changed = batch.accept_chunk(chunk)
@@ -256,6 +264,7 @@ def report_events(
                 sweep()
             if on_progress is not None:
                 on_progress(accepted)
+        check.finish(tx, start_id, accepted)
         for sink in sinks:
             sink.before_commit(tx)
     first_id = start_id if accepted else None
@@ -283,8 +292,10 @@ class _Batch:
         now: Callable[[], datetime],
         trust_reported_at: bool,
         sinks: Sequence[EventSink],
+        check: SignatureCheck,
     ) -> None:
         self.store = store
+        self.check = check
         self.tx = tx
         self.now = now
         self.trust_reported_at = trust_reported_at
@@ -294,12 +305,13 @@ class _Batch:
 
     def _parse(
         self, chunk: list[tuple[int, SourceItem]]
-    ) -> list[tuple[int, SourceItem, EventIn, tuple[str, ...]]]:
+    ) -> list[tuple[int, SourceItem, EventIn, tuple[str, ...], str | None]]:
         parsed = []
         for index, item in chunk:
             try:
                 event = _parse_item(item, self.trust_reported_at)
-                parsed.append((index, item, event, event.involved_codes()))
+                submitted = self.check.item(item.data, event.actor)
+                parsed.append((index, item, event, event.involved_codes(), submitted))
             except BattraceError as exc:
                 raise BatchError(index, exc, line=item.line) from None
         return parsed
@@ -307,17 +319,18 @@ class _Batch:
     def accept_chunk(self, chunk: list[tuple[int, SourceItem]]) -> tuple[int, int]:
         """Check and write one chunk; returns (events written, batteries changed)."""
         parsed = self._parse(chunk)
-        refs = [(e.actor, e.ref) for _, _, e, _ in parsed if e.ref is not None]
+        refs = [(e.actor, e.ref) for _, _, e, *_ in parsed if e.ref is not None]
         # earlier chunks are already written in this transaction, so the query sees them
         taken = self.tx.existing_refs(refs) if refs else set()
         ctx = self.ctx
-        ctx.preload(code for *_, codes in parsed for code in codes)
+        ctx.preload(code for *_, codes, _ in parsed for code in codes)
         rows: list[EventRow] = []
         links: list[tuple[str, int]] = []
         dirty: dict[str, BatteryState] = {}
         recent: dict[int, EventRow] = {}
         reported_now = db_time(self.now())
-        for index, item, event, codes in parsed:
+        signed_by = self.check.signed_by
+        for index, item, event, codes, submitted in parsed:
             event_id = self.next_id
             try:
                 if event.ref is not None:
@@ -339,6 +352,7 @@ class _Batch:
                 ctx.remember(state)
                 dirty[state.code] = state
             row = _event_row(event, event_id, reported_now, ctx)
+            row.submitted, row.signed_by = submitted, signed_by
             rows.append(row)
             recent[event_id] = row
             links.extend((code, event_id) for code in codes)

@@ -18,7 +18,13 @@ from typing import Any
 
 import orjson
 
-from battrace.domain.entities import BatteryState, Enterprise, State, WhitelistChange
+from battrace.domain.entities import (
+    BatteryState,
+    Enterprise,
+    EnterpriseKey,
+    State,
+    WhitelistChange,
+)
 from battrace.domain.quantities import CHINA_TZ
 from battrace.domain.roles import Role
 from battrace.store.schema import SCHEMA_VERSION, migration_statements
@@ -32,7 +38,7 @@ _BATTERY_COLUMNS = (
 )
 _EVENT_COLUMNS = (
     "id, type, actor, counterparty, occurred_at, reported_at, place, ref, corrects, batteries,"
-    " body, salt, leaf"
+    " body, salt, leaf, submitted"
 )
 
 
@@ -64,9 +70,11 @@ class EventRow:
     body: dict[str, Any]
     salt: bytes | None = None  # secret: never in to_dict
     leaf: bytes | None = None
+    submitted: str | None = None  # canonical JSON as the enterprise signed it, if signed
     # canonical JSON of batteries and body, when already made (the write path makes it once)
     batteries_json: str | None = None
     body_json: str | None = None
+    signed_by: tuple[str, bytes] | None = None  # (key id, signature) of a signed submission
 
     def json_texts(self) -> tuple[str, str]:
         """Canonical JSON text of ``batteries`` and ``body`` (made once, then kept)."""
@@ -108,6 +116,7 @@ class EventRow:
             body_json,
             self.salt,
             self.leaf,
+            self.submitted,
         )
 
     @classmethod
@@ -126,6 +135,7 @@ class EventRow:
             body=orjson.loads(row[10]),
             salt=_bytes_or_none(row[11]),
             leaf=_bytes_or_none(row[12]),
+            submitted=row[13],
         )
 
 
@@ -258,7 +268,7 @@ class WriteTransaction:
 
     def insert_events(self, events: Sequence[EventRow], links: Sequence[tuple[str, int]]) -> None:
         self._conn.executemany(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})",
             [e.db_values() for e in events],
         )
         self._conn.executemany("INSERT INTO event_batteries (code, event_id) VALUES (?, ?)", links)
@@ -347,6 +357,38 @@ class WriteTransaction:
             (size, root, note, published_at),
         )
 
+    def insert_key(self, key: EnterpriseKey) -> None:
+        self._conn.execute(
+            "INSERT INTO enterprise_keys (key_id, enterprise_id, public_key, valid_from,"
+            " revoked_at, registered_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key.key_id,
+                key.enterprise_id,
+                key.public_key,
+                key.valid_from,
+                key.revoked_at,
+                key.registered_at,
+            ),
+        )
+
+    def revoke_key(self, key_id: str, at: str) -> None:
+        self._conn.execute(
+            "UPDATE enterprise_keys SET revoked_at = ? WHERE key_id = ?", (at, key_id)
+        )
+
+    def nonce_used(self, key_id: str, nonce: bytes) -> bool:
+        rows = self._conn.query(
+            "SELECT 1 FROM submissions WHERE key_id = ? AND nonce = ?", (key_id, nonce)
+        )
+        return bool(rows)
+
+    def insert_submission(self, s: Submission) -> None:
+        self._conn.execute(
+            "INSERT INTO submissions (key_id, nonce, digest, signature, first_event, events,"
+            " received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (s.key_id, s.nonce, s.digest, s.signature, s.first_event, s.events, s.received_at),
+        )
+
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
         self._conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -377,6 +419,26 @@ def _leaves(conn: Connection, first: int, last: int) -> list[bytes]:
         "SELECT leaf FROM events WHERE id BETWEEN ? AND ? ORDER BY id", (first + 1, last + 1)
     )
     return [bytes(r[0]) for r in rows if r[0] is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A signed submission as stored: which key signed which run of events."""
+
+    key_id: str
+    nonce: bytes
+    digest: bytes
+    signature: bytes
+    first_event: int
+    events: int
+    received_at: str
+
+
+_KEY_COLUMNS = "key_id, enterprise_id, public_key, valid_from, revoked_at, registered_at"
+
+
+def _key_from_row(row: Row) -> EnterpriseKey:
+    return EnterpriseKey(row[0], row[1], bytes(row[2]), row[3], row[4], row[5])
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,6 +658,38 @@ class Store(abc.ABC):
         )
         width = len(_BATTERY_COLUMNS.split(","))
         return [(_battery_from_row(r[:width]), EventRow.from_db(r[width:])) for r in rows]
+
+    # -- enterprise keys and signed submissions ------------------------------------------------
+    def key(self, key_id: str) -> EnterpriseKey | None:
+        rows = self._connection().query(
+            f"SELECT {_KEY_COLUMNS} FROM enterprise_keys WHERE key_id = ?", (key_id,)
+        )
+        return _key_from_row(rows[0]) if rows else None
+
+    def keys_of(self, enterprise_id: str) -> list[EnterpriseKey]:
+        rows = self._connection().query(
+            f"SELECT {_KEY_COLUMNS} FROM enterprise_keys WHERE enterprise_id = ?"
+            " ORDER BY valid_from, key_id",
+            (enterprise_id,),
+        )
+        return [_key_from_row(r) for r in rows]
+
+    def submissions(self) -> Iterator[Submission]:
+        rows = self._connection().query(
+            "SELECT key_id, nonce, digest, signature, first_event, events, received_at"
+            " FROM submissions ORDER BY first_event"
+        )
+        for r in rows:
+            yield Submission(
+                r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]), int(r[4]), int(r[5]), r[6]
+            )
+
+    def submitted_texts(self, first_id: int, count: int) -> list[tuple[int, str | None]]:
+        rows = self._connection().query(
+            "SELECT id, submitted FROM events WHERE id BETWEEN ? AND ? ORDER BY id",
+            (first_id, first_id + count - 1),
+        )
+        return [(int(r[0]), r[1]) for r in rows]
 
     # -- the log ------------------------------------------------------------------------------
     def log_size(self) -> int:

@@ -105,6 +105,29 @@ MIGRATIONS: list[list[str]] = [
             published_at TEXT NOT NULL
         )""",
     ],
+    [
+        # enterprise signing keys and the signed submissions they made (ledger/submission.py)
+        """CREATE TABLE enterprise_keys (
+            key_id TEXT PRIMARY KEY,          -- 16 hex of SHA-256(public key)
+            enterprise_id TEXT NOT NULL REFERENCES enterprises(id),
+            public_key {blob} NOT NULL,       -- 32-byte Ed25519 public key
+            valid_from TEXT NOT NULL,         -- signatures accepted from this time ...
+            revoked_at TEXT,                  -- ... until this one (NULL: not revoked)
+            registered_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX enterprise_keys_by_enterprise ON enterprise_keys (enterprise_id)",
+        """CREATE TABLE submissions (
+            key_id TEXT NOT NULL,
+            nonce {blob} NOT NULL,            -- private: with it the signature can be checked
+            digest {blob} NOT NULL,           -- SHA-256 over the canonical submitted events
+            signature {blob} NOT NULL,
+            first_event BIGINT NOT NULL,      -- the events are first_event .. + events - 1
+            events INTEGER NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (key_id, nonce)       -- a nonce is accepted once per key: no replays
+        )""",
+        "ALTER TABLE events ADD COLUMN submitted TEXT",  # canonical JSON as signed, if signed
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
