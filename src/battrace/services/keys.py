@@ -28,7 +28,9 @@ from battrace.ledger.submission import (
     key_id,
     signature_valid,
 )
-from battrace.store.base import Store, Submission, WriteTransaction, db_time
+from battrace.store.base import Store
+from battrace.store.rows import Submission, db_time
+from battrace.store.writes import WriteTransaction
 
 
 def register_key(

@@ -40,7 +40,9 @@ from battrace.ledger.tree import (
     root_from_leaf_hashes,
     root_from_nodes,
 )
-from battrace.store.base import Checkpoint, EventRow, Store, WriteTransaction, db_time
+from battrace.store.base import Store
+from battrace.store.rows import Checkpoint, EventRow, db_time
+from battrace.store.writes import WriteTransaction
 
 DEFAULT_ORIGIN = "battrace.local/log"
 # Tree nodes below this level are not stored: each is rebuilt from at most 16 leaves when a

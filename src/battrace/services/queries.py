@@ -6,7 +6,8 @@ from typing import Any
 
 from battrace.codes import parse_battery_code
 from battrace.errors import NotFoundError, ValidationError
-from battrace.store.base import BatteryFilter, EventRow, Store
+from battrace.store.base import BatteryFilter, Store
+from battrace.store.rows import EventRow
 
 
 def _effective(event: EventRow, corrections: list[EventRow]) -> dict[str, Any]:

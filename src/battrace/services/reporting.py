@@ -39,7 +39,9 @@ from battrace.errors import BatchError, BattraceError, ConflictError, NotFoundEr
 from battrace.errors import ValidationError as FieldError
 from battrace.services.keys import SignatureCheck, SignedSubmission
 from battrace.services.log import CheckpointPolicy, LogAppender
-from battrace.store.base import EventRow, Store, WriteTransaction, db_time
+from battrace.store.base import Store
+from battrace.store.rows import EventRow, db_time
+from battrace.store.writes import WriteTransaction
 
 DEFAULT_CHUNK = 5_000
 

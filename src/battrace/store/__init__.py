@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from battrace.store.base import BatteryFilter, EventRow, Store, WriteTransaction
+from battrace.store.base import BatteryFilter, Store
+from battrace.store.rows import EventRow
+from battrace.store.writes import WriteTransaction
 
 
 def open_store(target: str | Path, *, migrate: bool = True) -> Store:

@@ -15,7 +15,9 @@ from typing import Any
 import psycopg
 
 from battrace.errors import StoreError
-from battrace.store.base import Connection, Row, Store
+from battrace.store.base import Store
+from battrace.store.connection import Connection
+from battrace.store.rows import Row
 
 # an arbitrary constant naming battrace's writer lock among advisory locks
 WRITER_LOCK_ID = 0x62617474

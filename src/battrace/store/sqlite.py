@@ -17,7 +17,9 @@ from typing import Any
 import orjson
 
 from battrace.errors import StoreError
-from battrace.store.base import Connection, Row, Store
+from battrace.store.base import Store
+from battrace.store.connection import Connection
+from battrace.store.rows import Row
 
 
 class SqliteConnection(Connection):

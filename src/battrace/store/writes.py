@@ -1,0 +1,206 @@
+"""Writes: everything one write transaction may do, under the single-writer lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from battrace.domain.entities import BatteryState, Enterprise, EnterpriseKey, WhitelistChange
+from battrace.store.connection import Connection
+from battrace.store.rows import (
+    BATTERY_COLUMNS,
+    ENTERPRISE_COLUMNS,
+    EVENT_COLUMNS,
+    EventRow,
+    Row,
+    Submission,
+    battery_from_row,
+    battery_values,
+    json_text,
+)
+
+
+class WriteTransaction:
+    """The writes of one transaction; only :meth:`Store.write` makes one."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def next_event_id(self) -> int:
+        rows = self._conn.query("SELECT COALESCE(MAX(id), 0) FROM events")
+        return int(rows[0][0]) + 1
+
+    def load_batteries(self, codes: Sequence[str]) -> dict[str, BatteryState]:
+        if not codes:
+            return {}
+        clause, params = self._conn.codes_clause("code", codes)
+        rows = self._conn.query(f"SELECT {BATTERY_COLUMNS} FROM batteries WHERE {clause}", params)
+        return {row[0]: battery_from_row(row) for row in rows}
+
+    def existing_refs(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        by_actor: dict[str, list[str]] = {}
+        for actor, ref in pairs:
+            by_actor.setdefault(actor, []).append(ref)
+        for actor, refs in by_actor.items():
+            clause, params = self._conn.codes_clause("ref", refs)
+            rows = self._conn.query(
+                f"SELECT ref FROM events WHERE actor = ? AND {clause}", [actor, *params]
+            )
+            found.update((actor, row[0]) for row in rows)
+        return found
+
+    def insert_events(self, events: Sequence[EventRow], links: Sequence[tuple[str, int]]) -> None:
+        self._conn.executemany(
+            f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+            [e.db_values() for e in events],
+        )
+        self._conn.executemany("INSERT INTO event_batteries (code, event_id) VALUES (?, ?)", links)
+
+    def save_batteries(self, batteries: Iterable[BatteryState]) -> None:
+        new: list[Row] = []
+        updated: list[Row] = []
+        for b in batteries:
+            if b.stored:
+                updated.append(
+                    (
+                        b.state.value,
+                        b.holder,
+                        b.pending_to,
+                        b.pending_event,
+                        b.parent,
+                        b.vin,
+                        b.place,
+                        b.province,
+                        b.soh_percent,
+                        b.last_event,
+                        b.code,
+                    )
+                )
+            else:
+                new.append(battery_values(b))
+                b.stored = True
+        if new:
+            self._conn.executemany(
+                f"INSERT INTO batteries ({BATTERY_COLUMNS}) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                new,
+            )
+        if updated:
+            self._conn.executemany(
+                "UPDATE batteries SET state = ?, holder = ?, pending_to = ?, pending_event = ?,"
+                " parent = ?, vin = ?, place = ?, province = ?, soh_percent = ?, last_event = ?"
+                " WHERE code = ?",
+                updated,
+            )
+
+    def insert_enterprise(self, e: Enterprise) -> None:
+        self._conn.execute(
+            f"INSERT INTO enterprises ({ENTERPRISE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                e.id,
+                e.name,
+                json_text(sorted(r.value for r in e.roles)),
+                e.division,
+                e.province,
+                e.manufacturer_code,
+                e.registered_at.isoformat(),
+            ),
+        )
+
+    def add_whitelist_change(self, change: WhitelistChange) -> None:
+        self._conn.execute(
+            "INSERT INTO whitelist_changes (enterprise_id, listed, effective_date, batch, note,"
+            " recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                change.enterprise_id,
+                int(change.listed),
+                change.effective_date.isoformat(),
+                change.batch,
+                change.note,
+                change.recorded_at.isoformat(),
+            ),
+        )
+
+    def insert_log_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        """Store perfect-subtree hashes ``(level, index, hash)`` of the log's Merkle tree."""
+        self._conn.executemany("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+
+    def log_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        return read_log_nodes(self._conn, ids)
+
+    def log_size(self) -> int:
+        return read_log_size(self._conn)
+
+    def leaves(self, first: int, last: int) -> list[bytes]:
+        return read_leaves(self._conn, first, last)
+
+    def insert_checkpoint(self, size: int, root: bytes, note: str, published_at: str) -> None:
+        self._conn.execute(
+            "INSERT INTO checkpoints (size, root, note, published_at) VALUES (?, ?, ?, ?)",
+            (size, root, note, published_at),
+        )
+
+    def insert_key(self, key: EnterpriseKey) -> None:
+        self._conn.execute(
+            "INSERT INTO enterprise_keys (key_id, enterprise_id, public_key, valid_from,"
+            " revoked_at, registered_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key.key_id,
+                key.enterprise_id,
+                key.public_key,
+                key.valid_from,
+                key.revoked_at,
+                key.registered_at,
+            ),
+        )
+
+    def revoke_key(self, key_id: str, at: str) -> None:
+        self._conn.execute(
+            "UPDATE enterprise_keys SET revoked_at = ? WHERE key_id = ?", (at, key_id)
+        )
+
+    def nonce_used(self, key_id: str, nonce: bytes) -> bool:
+        rows = self._conn.query(
+            "SELECT 1 FROM submissions WHERE key_id = ? AND nonce = ?", (key_id, nonce)
+        )
+        return bool(rows)
+
+    def insert_submission(self, s: Submission) -> None:
+        self._conn.execute(
+            "INSERT INTO submissions (key_id, nonce, digest, signature, first_event, events,"
+            " received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (s.key_id, s.nonce, s.digest, s.signature, s.first_event, s.events, s.received_at),
+        )
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        self._conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def read_log_nodes(
+    conn: Connection, ids: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    found: dict[tuple[int, int], bytes] = {}
+    for level in {lvl for lvl, _ in ids}:
+        wanted = [i for lvl, i in ids if lvl == level]
+        marks = ", ".join("?" for _ in wanted)
+        rows = conn.query(
+            f"SELECT idx, hash FROM log_nodes WHERE level = ? AND idx IN ({marks})",
+            [level, *wanted],
+        )
+        found.update(((level, int(r[0])), bytes(r[1])) for r in rows)
+    return found
+
+
+def read_log_size(conn: Connection) -> int:
+    # one leaf per event, event id = leaf index + 1; events without a leaf are not logged
+    # walks the id index from the end: O(1) while every event has its leaf
+    rows = conn.query("SELECT id FROM events WHERE leaf IS NOT NULL ORDER BY id DESC LIMIT 1")
+    return int(rows[0][0]) if rows else 0
+
+
+def read_leaves(conn: Connection, first: int, last: int) -> list[bytes]:
+    rows = conn.query(
+        "SELECT leaf FROM events WHERE id BETWEEN ? AND ? ORDER BY id", (first + 1, last + 1)
+    )
+    return [bytes(r[0]) for r in rows if r[0] is not None]
