@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job on the embedded default: create the SQLite database, load the demo lifecycle
-# data (enterprises and batteries walked from production to recycling), show one battery,
-# then publish the log's signed checkpoint and audit the whole log.
+# The main job on the embedded default: create the SQLite database, fill it once with a simulated
+# nation (40,000 batteries from production to recycling, with labelled violations; about a
+# minute), show one battery, then publish the log's signed checkpoint and audit the whole log.
 run: install
 	$(BIN)/battrace init --db $(DB)
-	$(BIN)/battrace demo --db $(DB) --batteries 2000
+	$(BIN)/battrace simulate --db $(DB) --batteries 40000 --seed 1 --if-empty --labels $(DB).labels.csv
 	$(BIN)/battrace batteries --db $(DB) --state recycled --limit 5
 	$(BIN)/battrace show --db $(DB) $$($(BIN)/battrace batteries --db $(DB) --state recycled --limit 1 --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["code"])')
 	$(BIN)/battrace log checkpoint --db $(DB)

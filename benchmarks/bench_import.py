@@ -1,11 +1,12 @@
 """Bulk import rate on SQLite (against raw executemany, same run) and PostgreSQL.
 
-Both sides start from the same NDJSON file of demo lifecycle events. The baseline reads the
-lines, decodes them and inserts the same rows with one ``sqlite3.executemany`` in one
-transaction, with no validation, state machine or battery states. battrace runs its real import
-path (``import_items``: validate, state machine, custody, battery states, links, commit).
+Both sides start from the same NDJSON file of simulated lifecycle events (``battrace
+simulate``). The baseline reads the lines, decodes them and inserts the same rows with one
+``sqlite3.executemany`` in one transaction, with no validation, state machine or battery states.
+battrace runs its real import path (``import_items``: validate, state machine, custody, battery
+states, links, log, commit).
 
-    python benchmarks/bench_import.py [--batteries N] [--repeat R] [--no-postgres]
+    python -m benchmarks.bench_import [--events N] [--repeat R] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from battrace.services.demo import register_demo_firms
 from battrace.services.importing import import_items, read_file
 from battrace.store import open_store
-from benchmarks.common import demo_file, machine, median, timed, write_section
+from benchmarks.common import machine, median, register_sim_firms, sim_file, timed, write_section
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -61,11 +61,12 @@ def raw_baseline(path: Path, db: Path) -> None:
     conn.close()
 
 
-def battrace_import(path: Path, target: str, *, log: bool = True) -> None:
+def battrace_import(path: Path, target: str, *, log: bool = True) -> float:
+    """Seconds to import the events file (the enterprises are registered first, untimed)."""
     with open_store(target) as store:
-        register_demo_firms(store)
+        register_sim_firms(store, path)
         with path.open("rb") as f:
-            import_items(store, read_file(f, "ndjson", "events"), log=log)
+            return timed(lambda: import_items(store, read_file(f, "ndjson", "events"), log=log))
 
 
 def _pg_url() -> tuple[str, str]:
@@ -80,8 +81,8 @@ def _pg_drop(name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(batteries: int, repeat: int, postgres: bool) -> dict[str, float]:
-    path, count = demo_file(batteries)
+def run(events: int, repeat: int, postgres: bool) -> dict[str, float]:
+    path, count = sim_file(events)
     raw_times: list[float] = []
     ours: list[float] = []
     unlogged: list[float] = []
@@ -89,17 +90,16 @@ def run(batteries: int, repeat: int, postgres: bool) -> dict[str, float]:
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             raw_times.append(timed(lambda: raw_baseline(path, Path(tmp) / "raw.db")))
-            unlogged.append(
-                timed(lambda: battrace_import(path, str(Path(tmp) / "u.db"), log=False))
-            )
-            ours.append(timed(lambda: battrace_import(path, str(Path(tmp) / "b.db"))))
+            unlogged.append(battrace_import(path, str(Path(tmp) / "u.db"), log=False))
+            ours.append(battrace_import(path, str(Path(tmp) / "b.db")))
         if postgres:
             name, url = _pg_url()
             try:
-                pg_times.append(timed(lambda url=url: battrace_import(path, url)))
+                pg_times.append(battrace_import(path, url))
             finally:
                 _pg_drop(name)
     result = {
+        "requested": events,
         "events": count,
         "raw_rate": count / median(raw_times),
         "sqlite_rate": count / median(ours),
@@ -115,8 +115,9 @@ def report(result: dict[str, float], repeat: int) -> str:
     lines = [
         f"Machine: {machine()}",
         "",
-        f"Command: `python benchmarks/bench_import.py --batteries ...` ({int(result['events']):,}"
-        f" demo lifecycle events, median of {repeat} runs, same process)",
+        f"Command: `python -m benchmarks.bench_import --events {int(result['requested'])}`"
+        f" ({int(result['events']):,} simulated lifecycle events, `battrace simulate` seed 7;"
+        f" median of {repeat} runs, same process)",
         "",
         "| path | events/s | target |",
         "|---|---|---|",
@@ -142,11 +143,11 @@ def report(result: dict[str, float], repeat: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batteries", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    result = run(args.batteries, args.repeat, not args.no_postgres)
+    result = run(args.events, args.repeat, not args.no_postgres)
     text = report(result, args.repeat)
     print(text)
     write_section("Bulk import (issue 2)", text)

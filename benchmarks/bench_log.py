@@ -6,7 +6,7 @@ checked equal), and give the ratio.
 
 Part 2 (a real store): inclusion and consistency proofs served from the store (p50/p99 over
 random leaves and sizes) and the offline auditor's rate, on a database with `--events` events
-(built from demo data, or an existing one given with `--db`, e.g. from
+(built from simulated data, or an existing one given with `--db`, e.g. from
 `bench_scale.py --keep DIR`).
 
     python -m benchmarks.bench_log [--events N | --db PATH] [--leaves L] [--proofs K]
@@ -26,12 +26,16 @@ from battrace.ledger.hasher import leaf_hash
 from battrace.ledger.tree import CompactRange, NodeId, inclusion_proof
 from battrace.services import log
 from battrace.services.audit import verify_log
-from battrace.services.demo import register_demo_firms
 from battrace.services.importing import import_items, read_file
 from battrace.store import open_store
-from benchmarks.common import demo_file, machine, median, percentile, write_section
-
-EVENTS_PER_BATTERY = 10.88
+from benchmarks.common import (
+    machine,
+    median,
+    percentile,
+    register_sim_firms,
+    sim_file,
+    write_section,
+)
 
 
 def append_and_prove(leaves: int, proofs: int) -> dict[str, float]:
@@ -109,9 +113,9 @@ def store_figures(db: Path, samples: int) -> dict[str, float]:
 
 
 def build(events: int, db: Path) -> None:
-    path, _ = demo_file(max(1, int(events / EVENTS_PER_BATTERY)))
+    path, _ = sim_file(events)
     with open_store(db) as store:
-        register_demo_firms(store)
+        register_sim_firms(store, path)
         with path.open("rb") as f:
             import_items(store, read_file(f, "ndjson", "events"))
 

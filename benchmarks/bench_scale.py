@@ -1,10 +1,11 @@
 """Memory while importing millions of events, and history-query latency in a large store.
 
-Imports a demo file of about ``--events`` events into a fresh SQLite store with the real import
-path, sampling resident memory after every chunk; then times ``battery_history`` (the service a
-``battrace show`` or API read uses) and the bare store query for random batteries.
+Imports a simulated nation (``battrace simulate``) of about ``--events`` events into a fresh
+SQLite store with the real import path, sampling resident memory after every chunk; then times
+``battery_history`` (the service a ``battrace show`` or API read uses) and the bare store query
+for random batteries.
 
-    python benchmarks/bench_scale.py --events 5000000 [--queries 2000] [--keep DIR]
+    python -m benchmarks.bench_scale --events 10000000 [--queries 2000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -15,28 +16,31 @@ import tempfile
 import time
 from pathlib import Path
 
-from battrace.services.demo import register_demo_firms
 from battrace.services.importing import import_items, read_file
 from battrace.services.queries import battery_history
 from battrace.store import open_store
-from benchmarks.common import demo_file, machine, percentile, rss_mib, write_section
-
-EVENTS_PER_BATTERY = 10.88  # what the demo generator makes on average (54,392 for 5,000)
+from benchmarks.common import (
+    machine,
+    percentile,
+    register_sim_firms,
+    rss_mib,
+    sim_file,
+    write_section,
+)
 
 
 def run(events: int, queries: int, db: Path) -> dict[str, object]:
-    batteries = max(1, int(events / EVENTS_PER_BATTERY))
-    path, count = demo_file(batteries)
+    path, count = sim_file(events)
     samples: list[tuple[int, float]] = [(0, rss_mib())]
-    start = time.perf_counter()
     with open_store(db) as store:
-        register_demo_firms(store)
-        with path.open("rb") as f:
-            import_items(
-                store,
-                read_file(f, "ndjson", "events"),
-                on_progress=lambda n: samples.append((n, rss_mib())),
-            )
+        register_sim_firms(store, path)
+    start = time.perf_counter()
+    with open_store(db) as store, path.open("rb") as f:
+        import_items(
+            store,
+            read_file(f, "ndjson", "events"),
+            on_progress=lambda n: samples.append((n, rss_mib())),
+        )
     import_seconds = time.perf_counter() - start
     with open_store(db) as store:
         codes = [
@@ -56,6 +60,7 @@ def run(events: int, queries: int, db: Path) -> dict[str, object]:
             bare.append((t2 - t1) * 1000)
         stored = store.count("events")
     return {
+        "requested": events,
         "events": count,
         "stored": stored,
         "import_seconds": import_seconds,
@@ -81,7 +86,8 @@ def report(r: dict[str, object]) -> str:
         [
             f"Machine: {machine()}",
             "",
-            f"Command: `python benchmarks/bench_scale.py --events {r['events']}`",
+            f"Command: `python -m benchmarks.bench_scale --events {r['requested']}`"
+            f" ({r['events']:,} simulated events, `battrace simulate` seed 7)",
             "",
             f"- Imported {r['stored']:,} events in {r['import_seconds']:.0f} s"
             f" ({int(r['stored']) / float(r['import_seconds']):,.0f} events/s, one transaction).",
@@ -112,7 +118,7 @@ def main() -> None:
             result = run(args.events, args.queries, Path(tmp) / "scale.db")
     text = report(result)
     print(text)
-    write_section(f"Scale: {args.events / 1e6:g} million events (issue 2)", text)
+    write_section(f"Scale: {args.events / 1e6:.0f}M events (issue 2)", text)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,13 @@
 """Run every benchmark and rewrite benchmarks/RESULTS.md.
 
-python benchmarks/run.py           # full: import rates, 5M-event memory, 10M-event history
-python benchmarks/run.py --quick   # small sizes, a few minutes
+    python -m benchmarks.run           # full: import rates, 10M-event store, log at 10M leaves
+    python -m benchmarks.run --quick   # small sizes, under 3 minutes
+
+The full run builds one store of about ten million events (kept under the benchmark work
+directory, ``$BATTRACE_BENCH_DIR/battrace-bench``, default the system temp directory) and
+measures memory, history latency, proofs and the auditor on it; it takes about 45 minutes on
+the 2-core reference machine. Each step rewrites its own section of RESULTS.md; the suite adds a
+section with the steps' durations.
 """
 
 from __future__ import annotations
@@ -9,31 +15,49 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from benchmarks.common import WORK, machine, write_section
+
 HERE = Path(__file__).resolve().parent
+FULL_EVENTS = 10_000_000
+
+
+def steps(quick: bool) -> list[list[str]]:
+    if quick:
+        return [
+            ["bench_import", "--events", "50000", "--repeat", "3"],
+            ["bench_scale", "--events", "300000", "--queries", "1000"],
+            ["bench_log", "--events", "200000", "--leaves", "50000", "--proofs", "500"],
+        ]
+    return [
+        ["bench_import", "--events", "400000", "--repeat", "3"],
+        ["bench_scale", "--events", str(FULL_EVENTS), "--keep", str(WORK)],
+        ["bench_log", "--db", str(WORK / f"scale-{FULL_EVENTS}.db"), "--proofs", "2000"],
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    if args.quick:
-        runs = [
-            ["bench_import.py", "--batteries", "5000", "--repeat", "3"],
-            ["bench_scale.py", "--events", "1000000", "--queries", "1000"],
-        ]
-    else:
-        runs = [
-            ["bench_import.py", "--batteries", "40000", "--repeat", "3"],
-            ["bench_scale.py", "--events", "5000000"],
-            ["bench_scale.py", "--events", "10000000"],
-        ]
-    for script, *rest in runs:
+    durations = []
+    begin = time.perf_counter()
+    for script, *rest in steps(args.quick):
         print(f"== {script} {' '.join(rest)}", flush=True)
+        t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", f"benchmarks.{script[:-3]}", *rest], check=True, cwd=HERE.parent
+            [sys.executable, "-m", f"benchmarks.{script}", *rest], check=True, cwd=HERE.parent
         )
+        durations.append(f"`{script} {' '.join(rest)}` {time.perf_counter() - t0:,.0f} s")
+    total = time.perf_counter() - begin
+    mode = "quick" if args.quick else "full"
+    write_section(
+        f"Suite ({mode})",
+        f"Machine: {machine()}\n\nCommand: `make bench{' QUICK=1' if args.quick else ''}`"
+        f" took {total / 60:.1f} min: " + "; ".join(durations) + ".",
+    )
 
 
 if __name__ == "__main__":

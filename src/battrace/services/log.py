@@ -37,7 +37,7 @@ from battrace.ledger.tree import (
     compact_range_nodes,
     consistency_proof_nodes,
     inclusion_proof_nodes,
-    root_from_leaf_hashes,
+    node_hashes_for_leaves,
     root_from_nodes,
 )
 from battrace.store.base import Store
@@ -128,23 +128,37 @@ class NodeReader:
         self._leaves = leaves
 
     def get(self, ids: Sequence[NodeId]) -> list[bytes]:
-        """Hashes of ``ids`` in order; raises ``NotFoundError`` for a node the log lacks."""
+        """Hashes of ``ids`` in order; raises ``NotFoundError`` for a node the log lacks.
+
+        One query for the stored nodes, one per block of 16 leaves for the lower ones (a proof's
+        low nodes mostly share one block).
+        """
         high = [(n.level, n.index) for n in ids if n.level >= MIN_STORED_LEVEL]
         found = self._stored(high) if high else {}
+        blocks: dict[int, list[list[bytes]] | None] = {}
         out = []
         for n in ids:
-            digest = found.get((n.level, n.index)) if n.level >= MIN_STORED_LEVEL else self._low(n)
+            if n.level >= MIN_STORED_LEVEL:
+                digest = found.get((n.level, n.index))
+            else:
+                digest = self._low(n, blocks)
             if digest is None:
                 raise NotFoundError(f"log node ({n.level}, {n.index}) is missing", field="log")
             out.append(digest)
         return out
 
-    def _low(self, node: NodeId) -> bytes | None:
-        begin, end = node.coverage()
-        leaves = self._leaves(begin, end - 1)
-        if len(leaves) != end - begin:
+    def _low(self, node: NodeId, blocks: dict[int, list[list[bytes]] | None]) -> bytes | None:
+        begin, _ = node.coverage()
+        block = begin >> MIN_STORED_LEVEL
+        if block not in blocks:
+            first = block << MIN_STORED_LEVEL
+            leaves = self._leaves(first, first + (1 << MIN_STORED_LEVEL) - 1)
+            blocks[block] = node_hashes_for_leaves([leaf_hash(x) for x in leaves])
+        levels = blocks[block]
+        offset = node.index - (block << (MIN_STORED_LEVEL - node.level))
+        if not levels or node.level >= len(levels) or offset >= len(levels[node.level]):
             return None
-        return root_from_leaf_hashes([leaf_hash(x) for x in leaves])
+        return levels[node.level][offset]
 
     def one(self, level: int, index: int) -> bytes:
         return self.get([NodeId(level, index)])[0]
@@ -287,8 +301,8 @@ def inclusion(store: Store, index: int, size: int | None = None) -> dict[str, An
             rule="index_out_of_range",
         )
     nodes = inclusion_proof_nodes(index, tree_size)
-    proof = nodes.rehash(_fetch(store, nodes.ids))
-    leaf = _fetch(store, [NodeId(0, index)])[0]
+    *hashes, leaf = _fetch(store, [*nodes.ids, NodeId(0, index)])
+    proof = nodes.rehash(hashes)
     return {
         "index": index,
         "tree_size": tree_size,

@@ -180,15 +180,26 @@ class WriteTransaction:
 def read_log_nodes(
     conn: Connection, ids: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], bytes]:
+    """Stored hashes for ``(level, index)`` ids, in one query per 500 ids.
+
+    One ``level = ? AND idx IN (...)`` term per level, joined by ``OR``: SQLite searches the
+    primary key per term (its multi-index OR plan) and PostgreSQL uses a bitmap OR. A row-values
+    ``(level, idx) IN (VALUES ...)`` list would scan the whole table on SQLite.
+    """
     found: dict[tuple[int, int], bytes] = {}
-    for level in {lvl for lvl, _ in ids}:
-        wanted = [i for lvl, i in ids if lvl == level]
-        marks = ", ".join("?" for _ in wanted)
+    wanted = list(dict.fromkeys(ids))
+    for start in range(0, len(wanted), 500):
+        levels: dict[int, list[int]] = {}
+        for level, index in wanted[start : start + 500]:
+            levels.setdefault(level, []).append(index)
+        terms, params = [], []
+        for level, indexes in levels.items():
+            terms.append(f"(level = ? AND idx IN ({', '.join('?' for _ in indexes)}))")
+            params += [level, *indexes]
         rows = conn.query(
-            f"SELECT idx, hash FROM log_nodes WHERE level = ? AND idx IN ({marks})",
-            [level, *wanted],
+            f"SELECT level, idx, hash FROM log_nodes WHERE {' OR '.join(terms)}", params
         )
-        found.update(((level, int(r[0])), bytes(r[1])) for r in rows)
+        found.update(((int(r[0]), int(r[1])), bytes(r[2])) for r in rows)
     return found
 
 
