@@ -73,13 +73,29 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+def cpu_reference_ms() -> float:
+    """Median time of a fixed pure-Python loop (one million additions), in ms.
+
+    The machine is shared: the same code runs at very different speeds on different days. This
+    figure, taken with every result, says how fast the machine was at the time.
+    """
+
+    def loop() -> None:
+        total = 0
+        for i in range(1_000_000):
+            total += i
+
+    return median([timed(loop) for _ in range(5)]) * 1000
+
+
 def machine() -> str:
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     libs = ", ".join(f"{name} {version(name)}" for name in ("pydantic", "orjson", "psycopg"))
     return (
         f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.machine()}, Python"
         f" {sys.version.split()[0]}, SQLite {__import__('sqlite3').sqlite_version}, {libs};"
-        f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; CPU reference loop {cpu_reference_ms():.0f} ms"
+        " (1M Python additions, lower is faster)"
     )
 
 
