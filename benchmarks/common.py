@@ -100,7 +100,13 @@ def machine() -> str:
 
 
 def write_section(name: str, body: str) -> None:
-    """Replace the section ``## name`` of RESULTS.md (or add it) with ``body``."""
+    """Replace the section ``## name`` of RESULTS.md (or add it) with ``body``.
+
+    Under ``make bench QUICK=1`` (``BATTRACE_BENCH_QUICK=1``) the section is ``name (quick)``,
+    so a quick run never overwrites the full run's figures.
+    """
+    if os.environ.get("BATTRACE_BENCH_QUICK") == "1":
+        name = f"{name} (quick)"
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     header = f"## {name}\n"
     start = text.find(header)

@@ -13,6 +13,7 @@ section with the steps' durations.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -42,19 +43,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    # the scripts (and this one) write their RESULTS.md sections as "... (quick)"
+    os.environ["BATTRACE_BENCH_QUICK"] = "1" if args.quick else "0"
     durations = []
     begin = time.perf_counter()
     for script, *rest in steps(args.quick):
         print(f"== {script} {' '.join(rest)}", flush=True)
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", f"benchmarks.{script}", *rest], check=True, cwd=HERE.parent
+            [sys.executable, "-m", f"benchmarks.{script}", *rest],
+            check=True,
+            cwd=HERE.parent,
         )
         durations.append(f"`{script} {' '.join(rest)}` {time.perf_counter() - t0:,.0f} s")
     total = time.perf_counter() - begin
-    mode = "quick" if args.quick else "full"
     write_section(
-        f"Suite ({mode})",
+        "Suite",
         f"Machine: {machine()}\n\nCommand: `make bench{' QUICK=1' if args.quick else ''}`"
         f" took {total / 60:.1f} min: " + "; ".join(durations) + ".",
     )

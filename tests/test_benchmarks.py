@@ -1,0 +1,68 @@
+"""The benchmark scripts still run (at toy sizes) and write RESULTS.md sections as documented.
+
+These check the scripts, not the figures: performance is measured by ``make bench``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from benchmarks import bench_import, bench_log, common, run
+
+
+@pytest.fixture
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(common, "RESULTS", path)
+    monkeypatch.setattr(common, "WORK", tmp_path / "work")
+    monkeypatch.delenv("BATTRACE_BENCH_QUICK", raising=False)
+    return path
+
+
+def test_write_section_replaces_only_its_own_section(results: Path) -> None:
+    common.write_section("A", "first")
+    common.write_section("B", "other")
+    common.write_section("A", "second")
+    text = results.read_text(encoding="utf-8")
+    assert text.count("## A\n") == 1
+    assert "second" in text
+    assert "first" not in text
+    assert "other" in text
+
+
+def test_quick_runs_write_their_own_sections(
+    results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    common.write_section("Import", "full figures")
+    monkeypatch.setenv("BATTRACE_BENCH_QUICK", "1")
+    common.write_section("Import", "quick figures")
+    text = results.read_text(encoding="utf-8")
+    assert "## Import\n\nfull figures" in text
+    assert "## Import (quick)\n\nquick figures" in text
+
+
+def test_import_benchmark_measures_every_path(results: Path) -> None:
+    figures = bench_import.run(600, repeat=1, postgres=False)
+    assert figures["events"] > 300  # a simulated nation of about 600 events
+    assert figures["raw_rate"] > figures["sqlite_rate"] > 0
+    assert figures["unlogged_rate"] > 0
+    report = bench_import.report(figures, 1)
+    assert "raw `sqlite3.executemany`" in report
+    assert "PostgreSQL" not in report
+    # the simulated file is made once and reused
+    assert len(list((results.parent / "work").glob("sim-*.count"))) == 1
+
+
+def test_log_benchmark_checks_against_pymerkle() -> None:
+    times = bench_log.append_and_prove(300, 30)
+    assert times["ours"] > 0
+    assert times["pymerkle"] > 0
+
+
+def test_suite_steps_cover_every_benchmark() -> None:
+    for quick in (True, False):
+        names = [step[0] for step in run.steps(quick)]
+        assert names == ["bench_import", "bench_scale", "bench_log"]
+    full_log = run.steps(False)[-1]
+    assert full_log[full_log.index("--db") + 1].endswith(f"scale-{run.FULL_EVENTS}.db")
