@@ -81,3 +81,23 @@ def test_reopen_keeps_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
         register_demo_firms(s)
     with open_store(path) as s:
         assert s.count("enterprises") == 12
+
+
+def test_refs_are_unique_per_reporter(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker, vm = firms["battery_maker"], firms["vehicle_maker"]
+    report_event(world, {**produced(maker, [code(n=1)]), "ref": "r-1"})
+    # a later chunk of the same batch sees the earlier chunks' refs (one query for all pairs)
+    items = [SourceItem({**produced(maker, [code(n=i)]), "ref": f"r-{i}"}) for i in (2, 3, 4)]
+    items.append(SourceItem({**produced(maker, [code(n=5)]), "ref": "r-3"}))
+    with pytest.raises(BatchError) as info:
+        report_events(world, items, chunk_size=2)
+    assert (info.value.index, info.value.rule) == (3, "ref_unique")
+    assert world.count("events") == 1  # nothing of the failed batch
+    with pytest.raises(BatchError) as again:
+        report_events(world, [SourceItem({**produced(maker, [code(n=6)]), "ref": "r-1"})])
+    assert again.value.rule == "ref_unique"
+    # the same ref from another reporter is its own
+    shipped = event("shipped", maker, [code(n=1)], counterparty=vm)
+    report_event(world, {**shipped, "ref": "s-1"})
+    received = report_event(world, {**event("received", vm, [code(n=1)]), "ref": "r-1"})
+    assert (received.actor, received.ref) == (vm.credit_code, "r-1")

@@ -26,3 +26,10 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def codes_clause(self, column: str, codes: Sequence[str]) -> tuple[str, list[Any]]:
         """A ``column IN (...)`` clause for a list of codes, and its parameters."""
+
+    @abc.abstractmethod
+    def pairs_clause(
+        self, columns: tuple[str, str], pairs: Sequence[tuple[str, str]]
+    ) -> tuple[str, list[Any]]:
+        """A ``(a, b) IN (...)`` clause for a list of text pairs that searches an index on
+        ``(a, b)``, and its parameters."""

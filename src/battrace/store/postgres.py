@@ -46,6 +46,15 @@ class PostgresConnection(Connection):
     def codes_clause(self, column: str, codes: Sequence[str]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(codes)]
 
+    def pairs_clause(
+        self, columns: tuple[str, str], pairs: Sequence[tuple[str, str]]
+    ) -> tuple[str, list[Any]]:
+        first, second = columns
+        return (
+            f"({first}, {second}) IN (SELECT * FROM unnest(?::text[], ?::text[]))",
+            [[p[0] for p in pairs], [p[1] for p in pairs]],
+        )
+
 
 class PostgresStore(Store):
     """A store in a PostgreSQL database given by a libpq URL."""

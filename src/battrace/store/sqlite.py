@@ -41,6 +41,16 @@ class SqliteConnection(Connection):
         # one parameter whatever the list length: SQLite caps the number of parameters
         return f"{column} IN (SELECT value FROM json_each(?))", [orjson.dumps(list(codes)).decode()]
 
+    def pairs_clause(
+        self, columns: tuple[str, str], pairs: Sequence[tuple[str, str]]
+    ) -> tuple[str, list[Any]]:
+        first, second = columns
+        return (
+            f"({first}, {second}) IN (SELECT json_extract(value, '$[0]'),"
+            " json_extract(value, '$[1]') FROM json_each(?))",
+            [orjson.dumps([list(p) for p in pairs]).decode()],
+        )
+
 
 class SqliteStore(Store):
     """A store in one SQLite file (or ``:memory:``)."""
