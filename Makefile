@@ -17,7 +17,10 @@ install: $(STAMP)
 
 # The main job on the embedded default: create the SQLite database, fill it once with a simulated
 # nation (40,000 batteries from production to recycling, with labelled violations; about a
-# minute), show one battery, then publish the log's signed checkpoint and audit the whole log.
+# minute), show one battery, publish the log's signed checkpoint and audit the whole log, then
+# serve the platform over HTTP with demo API tokens (docs/api.md).
+NATIONAL_REGULATOR := 11100000000000019F
+TOKEN = $(BIN)/battrace token create --db $(DB) --label demo --json $(1) | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 run: install
 	$(BIN)/battrace init --db $(DB)
 	$(BIN)/battrace simulate --db $(DB) --batteries 40000 --seed 1 --if-empty --labels $(DB).labels.csv
@@ -25,6 +28,17 @@ run: install
 	$(BIN)/battrace show --db $(DB) $$($(BIN)/battrace batteries --db $(DB) --state recycled --limit 1 --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["code"])')
 	$(BIN)/battrace log checkpoint --db $(DB)
 	$(BIN)/battrace verify --db $(DB) --key "$$($(BIN)/battrace log key --db $(DB))"
+	@$(BIN)/battrace enterprise show --db $(DB) $(NATIONAL_REGULATOR) >/dev/null 2>&1 || \
+		$(BIN)/battrace enterprise add --db $(DB) --credit-code $(NATIONAL_REGULATOR) \
+		--name "National Regulator (demo)" --roles regulator --division 110000
+	@VM=$$($(BIN)/battrace enterprise list --db $(DB) --role vehicle_maker --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])'); \
+	echo; echo "Demo API tokens (new ones on every run; only their hashes are stored):"; \
+	echo "  national regulator $(NATIONAL_REGULATOR): $$($(call TOKEN,$(NATIONAL_REGULATOR)))"; \
+	echo "  vehicle maker $$VM: $$($(call TOKEN,$$VM))"; \
+	echo "Serving http://127.0.0.1:8000 : /docs (interactive API), /openapi.json, /checkpoint,"; \
+	echo "  /tile/..., /api/v1/... e.g. curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/api/v1/batteries"; \
+	echo "  Audit it: .venv/bin/battrace verify --remote http://127.0.0.1:8000 --key \"$$($(BIN)/battrace log key --db $(DB))\""; echo
+	$(BIN)/battrace serve --db $(DB)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

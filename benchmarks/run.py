@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite benchmarks/RESULTS.md.
 
-    python -m benchmarks.run           # full: import rates, 10M-event store, log at 10M leaves
+    python -m benchmarks.run           # full: import rates, 10M-event store, log at 10M leaves, API
     python -m benchmarks.run --quick   # small sizes, under 3 minutes
 
 The full run builds one store of about ten million events (kept under the benchmark work
@@ -31,11 +31,13 @@ def steps(quick: bool) -> list[list[str]]:
             ["bench_import", "--events", "50000", "--repeat", "3"],
             ["bench_scale", "--events", "300000", "--queries", "1000"],
             ["bench_log", "--events", "200000", "--leaves", "50000", "--proofs", "500"],
+            ["bench_api", "--events", "50000", "--batch", "2000", "--singles", "500"],
         ]
     return [
         ["bench_import", "--events", "400000", "--repeat", "3"],
         ["bench_scale", "--events", str(FULL_EVENTS), "--keep", str(WORK)],
         ["bench_log", "--db", str(WORK / f"scale-{FULL_EVENTS}.db"), "--proofs", "2000"],
+        ["bench_api", "--events", "400000"],
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from benchmarks import bench_import, bench_log, common, run
+from benchmarks import bench_api, bench_import, bench_log, common, run
 
 
 @pytest.fixture
@@ -54,6 +54,18 @@ def test_import_benchmark_measures_every_path(results: Path) -> None:
     assert len(list((results.parent / "work").glob("sim-*.count"))) == 1
 
 
+def test_api_benchmark_loads_one_makers_own_events(results: Path) -> None:
+    path, _ = common.sim_file(3000)
+    events = bench_api.maker_events(path, 0)
+    makers = {e["actor"] for e in events}
+    assert len(makers) == 1
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "produced"
+    assert set(kinds) <= {"produced", "shipped"}
+    assert kinds.index("shipped") > kinds.count("produced") - 1  # all production first
+    assert not any("reported_at" in e for e in events)
+
+
 def test_log_benchmark_checks_against_pymerkle() -> None:
     times = bench_log.append_and_prove(300, 30)
     assert times["ours"] > 0
@@ -63,6 +75,6 @@ def test_log_benchmark_checks_against_pymerkle() -> None:
 def test_suite_steps_cover_every_benchmark() -> None:
     for quick in (True, False):
         names = [step[0] for step in run.steps(quick)]
-        assert names == ["bench_import", "bench_scale", "bench_log"]
-    full_log = run.steps(False)[-1]
+        assert names == ["bench_import", "bench_scale", "bench_log", "bench_api"]
+    full_log = run.steps(False)[2]
     assert full_log[full_log.index("--db") + 1].endswith(f"scale-{run.FULL_EVENTS}.db")

@@ -258,3 +258,51 @@ def test_signed_reports_through_the_cli(
     assert status == 1
     assert "key_revoked" in err
     assert run(capsys, "verify", "--db", db)[0] == 0
+
+
+def test_token_commands(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    from battrace.services.tokens import authenticate
+    from battrace.store import open_store
+
+    firm = demo_firms()[0]
+    assert add_firm(capsys, db, firm) == 0
+    status, out, _ = run(
+        capsys, "token", "create", firm.credit_code, "--label", "ERP", "--db", db, "--json"
+    )
+    assert status == 0
+    made = json.loads(out)
+    assert made["token"].startswith("btk_")
+    with open_store(db) as store:
+        assert authenticate(store, made["token"]).id == firm.credit_code
+    status, out, _ = run(capsys, "token", "list", firm.credit_code, "--db", db, "--json")
+    listed = json.loads(out)
+    assert [t["token_id"] for t in listed] == [made["token_id"]]
+    assert "token" not in listed[0]
+    status, out, _ = run(capsys, "token", "revoke", made["token_id"], "--db", db)
+    assert status == 0
+    assert "revoked" in out
+    status, _, err = run(capsys, "token", "revoke", made["token_id"], "--db", db)
+    assert status == 1
+    assert "revoked at" in err
+    status, out, _ = run(capsys, "token", "create", firm.credit_code, "--db", db)
+    assert status == 0
+    assert out.startswith("btk_")
+
+
+def test_serve_runs_uvicorn_in_production_mode(
+    capsys: pytest.CaptureFixture[str], db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    seen: dict[str, object] = {}
+
+    def fake_run(app: object, **options: object) -> None:
+        seen.update(options, app=app)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    status, _, err = run(capsys, "serve", "--db", db, "--port", "8123")
+    assert status == 0
+    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
+    assert seen["reload"] is False
+    assert seen["access_log"] is False
+    assert "http://127.0.0.1:8123" in err

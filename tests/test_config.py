@@ -28,3 +28,14 @@ def test_bad_setting_names_variable() -> None:
         load_settings({"BATTRACE_IMPORT_CHUNK": "lots"})
     assert info.value.field == "BATTRACE_IMPORT_CHUNK"
     assert load_settings({"BATTRACE_IMPORT_CHUNK": "10"}).import_chunk == 10
+
+
+def test_api_settings() -> None:
+    settings = load_settings({"BATTRACE_API_MAX_BODY": "2048", "BATTRACE_API_PORT": "9000"})
+    assert (settings.api_max_body, settings.api_port) == (2048, 9000)
+    assert load_settings({}).api_max_batch_items == 10_000
+    with pytest.raises(ValidationError) as info:
+        load_settings({"BATTRACE_API_PORT": "70000"})
+    assert info.value.field == "BATTRACE_API_PORT"
+    with pytest.raises(ValidationError):
+        load_settings({"BATTRACE_API_READERS": "0"})

@@ -57,6 +57,74 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "5000",
         "Events checked and written per chunk inside one import transaction (memory bound).",
     ),
+    SettingSpec(
+        "api_host",
+        "BATTRACE_API_HOST",
+        "127.0.0.1",
+        "Address `battrace serve` listens on (--host wins).",
+    ),
+    SettingSpec(
+        "api_port",
+        "BATTRACE_API_PORT",
+        "8000",
+        "Port `battrace serve` listens on (--port wins).",
+    ),
+    SettingSpec(
+        "api_max_body",
+        "BATTRACE_API_MAX_BODY",
+        "1048576",
+        "Largest request body in bytes the API reads, except on batch endpoints (413 beyond).",
+    ),
+    SettingSpec(
+        "api_max_batch_body",
+        "BATTRACE_API_MAX_BATCH_BODY",
+        "33554432",
+        "Largest request body in bytes on the batch endpoints (413 beyond).",
+    ),
+    SettingSpec(
+        "api_max_batch_items",
+        "BATTRACE_API_MAX_BATCH_ITEMS",
+        "10000",
+        "Most items one batch request may carry (413 beyond).",
+    ),
+    SettingSpec(
+        "api_token_days",
+        "BATTRACE_API_TOKEN_DAYS",
+        "365",
+        "Days a new API token stays valid unless its creator asks otherwise.",
+    ),
+    SettingSpec(
+        "api_idempotency_hours",
+        "BATTRACE_API_IDEMPOTENCY_HOURS",
+        "24",
+        "Hours the API remembers an Idempotency-Key and the answer it gave.",
+    ),
+    SettingSpec(
+        "api_readers",
+        "BATTRACE_API_READERS",
+        "8",
+        "Read connections the API keeps open beside its one writer connection.",
+    ),
+    SettingSpec(
+        "epcis_schema",
+        "BATTRACE_EPCIS_SCHEMA",
+        None,
+        "The GS1 EPCIS 2.0 JSON schema file (or a folder holding schema/EPCIS-JSON-Schema.json)."
+        " Default: ../shared/schemas/epcis beside the repository.",
+    ),
+)
+
+_NUMBERS = (
+    "import_chunk",
+    "checkpoint_leaves",
+    "checkpoint_seconds",
+    "api_port",
+    "api_max_body",
+    "api_max_batch_body",
+    "api_max_batch_items",
+    "api_token_days",
+    "api_idempotency_hours",
+    "api_readers",
 )
 
 
@@ -75,6 +143,15 @@ class Settings:
     log_key_file: str | None
     checkpoint_leaves: int
     checkpoint_seconds: int
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_max_body: int = 1_048_576
+    api_max_batch_body: int = 33_554_432
+    api_max_batch_items: int = 10_000
+    api_token_days: int = 365
+    api_idempotency_hours: int = 24
+    api_readers: int = 8
+    epcis_schema: str | None = None  # read by battrace.epcis.validate.schema_path
 
     @property
     def database_target(self) -> str:
@@ -98,15 +175,23 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
     numbers = {
         spec.name: _positive(spec.env, values[spec.name])
         for spec in SETTINGS
-        if spec.name in ("import_chunk", "checkpoint_leaves", "checkpoint_seconds")
+        if spec.name in _NUMBERS
     }
+    if numbers["api_port"] > 65535:
+        from battrace.errors import ValidationError
+
+        raise ValidationError(
+            f"BATTRACE_API_PORT: {numbers['api_port']} is not a TCP port (1-65535)",
+            field="BATTRACE_API_PORT",
+            rule="port",
+        )
     return Settings(
         database_url=values["database_url"],
         db_path=values["db_path"] or "battrace.db",
-        import_chunk=numbers["import_chunk"],
         log_key_file=values["log_key_file"],
-        checkpoint_leaves=numbers["checkpoint_leaves"],
-        checkpoint_seconds=numbers["checkpoint_seconds"],
+        api_host=values["api_host"] or "127.0.0.1",
+        epcis_schema=values["epcis_schema"],
+        **numbers,
     )
 
 

@@ -13,7 +13,11 @@ The CLI turns any :class:`BattraceError` into one clean line (or a JSON object w
      +-- NotFoundError                 404 not_found     an enterprise, battery or event is unknown
      +-- ConflictError                 409 conflict      a code registered twice, a duplicate ref
      +-- RuleViolation                 409 rule_violation  state machine, custody or role rule
+     +-- Unauthenticated               401 unauthenticated  no valid API token where one is needed
      +-- PermissionDenied              403 forbidden     an actor may not do or see this
+     +-- MethodNotAllowed              405 method_not_allowed  a route asked with a method it lacks
+     +-- PayloadTooLarge               413 too_large     a request body or batch over the limit
+     +-- UnsupportedMediaType          415 unsupported_media_type  a body type the API does not read
      +-- BatchError                    422 batch_rejected  an item failed; nothing written
      +-- StoreError                    503 store_unavailable  database unreachable
 """
@@ -102,11 +106,40 @@ class RuleViolation(BattraceError):
     code = "rule_violation"
 
 
+class Unauthenticated(BattraceError):
+    """Raised when a request needs an API token and has none, or one that is unknown, revoked
+    or expired (the API answers 401 with ``WWW-Authenticate: Bearer``)."""
+
+    status = 401
+    code = "unauthenticated"
+
+
 class PermissionDenied(BattraceError):
     """Raised when an actor tries to write for another or read beyond its role."""
 
     status = 403
     code = "forbidden"
+
+
+class MethodNotAllowed(BattraceError):
+    """Raised when an API route exists but not for the HTTP method used."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(BattraceError):
+    """Raised when a request body, or the number of items in a batch, exceeds its limit."""
+
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(BattraceError):
+    """Raised when a request body comes in a content type the endpoint does not read."""
+
+    status = 415
+    code = "unsupported_media_type"
 
 
 class BatchError(BattraceError):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import sys
 
-from battrace.cli import codes, enterprises, events, log, simulate
+from battrace.cli import codes, enterprises, events, log, serve, simulate, tokens
 from battrace.cli.common import app, err, print_json
 from battrace.errors import BattraceError
 
 # the command modules register their commands on the apps when imported
-COMMAND_MODULES = (codes, enterprises, events, log, simulate)
+COMMAND_MODULES = (codes, enterprises, events, log, serve, simulate, tokens)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,10 +32,12 @@ log_app = typer.Typer(
 )
 proof_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
 key_app = typer.Typer(help="Enterprise signing keys.", no_args_is_help=True)
+token_app = typer.Typer(help="HTTP API tokens of enterprises.", no_args_is_help=True)
 enterprise_app.add_typer(key_app, name="key")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(code_app, name="code")
 app.add_typer(log_app, name="log")
+app.add_typer(token_app, name="token")
 log_app.add_typer(proof_app, name="proof")
 
 out = Console(highlight=False, soft_wrap=True)

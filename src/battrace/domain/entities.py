@@ -90,6 +90,37 @@ class EnterpriseKey:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An enterprise's HTTP API bearer token as stored: its id and hash, never the token.
+
+    Times are fixed-width UTC text. ``token_id`` is the first 16 hex digits of the token's
+    SHA-256, so whoever holds a token can name it.
+    """
+
+    token_id: str
+    enterprise_id: str
+    token_hash: bytes
+    label: str | None
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+
+    def valid_at(self, when: str) -> bool:
+        """Whether the token is accepted at ``when`` (fixed-width UTC text)."""
+        return when < self.expires_at and (self.revoked_at is None or when < self.revoked_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "token_id": self.token_id,
+            "enterprise_id": self.enterprise_id,
+            "label": self.label,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "revoked_at": self.revoked_at,
+        }
+
+
 class State(StrEnum):
     """Where a battery is in its life. Derived from its events, never set by hand."""
 

@@ -104,7 +104,8 @@ def to_aware_datetime(value: Any) -> datetime:
                 day = date.fromisoformat(text)
             except ValueError:
                 raise ValueError(f"{value!r} is not an ISO 8601 date") from None
-            return datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
+            parsed = datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
+            return _in_utc_range(parsed, value)
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
@@ -113,6 +114,17 @@ def to_aware_datetime(value: Any) -> datetime:
         raise ValueError("must be an ISO 8601 date-time string")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must include a UTC offset (for example +08:00)")
+    return _in_utc_range(parsed, value)
+
+
+def _in_utc_range(parsed: datetime, value: Any) -> datetime:
+    # year 1 or 9999 with an offset may fall outside what UTC can express; stored times are
+    # UTC text, so such a time would fail at the edge of the database instead of here
+    if parsed.year in (1, 9999):
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value!r} is outside the years 1-9999 in UTC") from None
     return parsed
 
 

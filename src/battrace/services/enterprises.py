@@ -137,6 +137,38 @@ def whitelisted_on(history: list[WhitelistChange], day: date) -> bool:
     return status
 
 
+def enterprise_page(
+    store: Store,
+    *,
+    role: str | None = None,
+    province: str | None = None,
+    only: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """A page of enterprises by credit code: ``{"items": [...], "next": cursor or None}``.
+
+    ``only`` keeps one enterprise (an enterprise listing itself); ``after`` is the ``next``
+    of the previous page. Raises ``ValidationError`` for an unknown role, a malformed
+    province or a limit outside 1..1000.
+    """
+    if not 1 <= limit <= 1000:
+        raise ValidationError("limit: must be between 1 and 1000", field="limit", rule="range")
+    wanted_role = next(iter(parse_roles([role]))).value if role is not None else None
+    if province is not None:
+        province = validate_division_code(province, field="province").province_code
+    found = [
+        e
+        for e in store.list_enterprises(role=wanted_role, province=province)
+        if (only is None or e.id == only) and (after is None or e.id > after)
+    ]
+    items = found[:limit]
+    return {
+        "items": [e.to_dict() for e in items],
+        "next": items[-1].id if len(found) > limit else None,
+    }
+
+
 def enterprise_view(store: Store, enterprise_id: str) -> dict[str, Any]:
     """An enterprise with its whitelist history, for ``enterprise show``."""
     enterprise = store.enterprise(enterprise_id)

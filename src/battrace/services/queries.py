@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from battrace.codes import parse_battery_code
+from battrace.codes import parse_battery_code, validate_division_code
+from battrace.domain.entities import BatteryState
 from battrace.errors import NotFoundError, ValidationError
 from battrace.store.base import BatteryFilter, Store
 from battrace.store.rows import EventRow
+
+# the passport fields anyone may read (docs/api.md); everything else needs a reader's right
+PUBLIC_PASSPORT_FIELDS = (
+    "code",
+    "level",
+    "battery_type",
+    "chemistry",
+    "maker",
+    "maker_name",
+    "state",
+    "second_life",
+)
 
 
 def _effective(event: EventRow, corrections: list[EventRow]) -> dict[str, Any]:
@@ -29,6 +42,11 @@ def _effective(event: EventRow, corrections: list[EventRow]) -> dict[str, Any]:
     return data
 
 
+def event_view(store: Store, event: EventRow) -> dict[str, Any]:
+    """One event as readers see it, with its corrections shown on it."""
+    return _effective(event, store.corrections_of([event.id]))
+
+
 def battery_history(store: Store, code: str) -> list[dict[str, Any]]:
     """Every event touching ``code`` in acceptance order, corrections shown on what they fix."""
     events = store.history(code)
@@ -39,31 +57,69 @@ def battery_history(store: Store, code: str) -> list[dict[str, Any]]:
     return [_effective(e, fixes.get(e.id, [])) for e in events]
 
 
-def battery_view(store: Store, code: str) -> dict[str, Any]:
-    """A battery's current state, holder, place, composition, links and full history.
+def find_battery(store: Store, code: str, field: str = "code") -> BatteryState:
+    """The stored state of ``code``.
 
     Raises ``ValidationError`` for a malformed code and ``NotFoundError`` for an unknown one.
     """
-    normal = parse_battery_code(code).text
+    normal = parse_battery_code(code, field=field).text
     state = store.battery(normal)
     if state is None:
-        raise NotFoundError(f"battery {normal} is not registered", field="code", rule="registered")
-    data = state.to_dict()
+        raise NotFoundError(f"battery {normal} is not registered", field=field, rule="registered")
+    return state
+
+
+def effective_holder(store: Store, state: BatteryState) -> str | None:
+    """The holder of a battery, or of the unit it is assembled into (custody follows it)."""
     holder = state.holder
     parent = state.parent
-    seen = {normal}
-    # custody of an assembled unit follows the unit it is inside
+    seen = {state.code}
     while holder is None and parent is not None and parent not in seen:
         seen.add(parent)
         outer = store.battery(parent)
         if outer is None:
             break
         holder, parent = outer.holder, outer.parent
-    data["effective_holder"] = holder
-    data["children"] = store.children(normal)
-    data["successors"] = store.successors(normal)
-    data["history"] = battery_history(store, normal)
+    return holder
+
+
+def battery_state(store: Store, code: str) -> dict[str, Any]:
+    """A battery's current state, holder, place, composition and links, without history."""
+    state = find_battery(store, code)
+    data = state.to_dict()
+    data["effective_holder"] = effective_holder(store, state)
+    data["children"] = store.children(state.code)
+    data["successors"] = store.successors(state.code)
     return data
+
+
+def battery_view(store: Store, code: str) -> dict[str, Any]:
+    """A battery's current state, holder, place, composition, links and full history.
+
+    Raises ``ValidationError`` for a malformed code and ``NotFoundError`` for an unknown one.
+    """
+    data = battery_state(store, code)
+    data["history"] = battery_history(store, data["code"])
+    return data
+
+
+def public_passport(store: Store, code: str) -> dict[str, Any]:
+    """The fields of a battery's passport anyone may read (:data:`PUBLIC_PASSPORT_FIELDS`):
+    code, level, GB/T 34014 type letter, chemistry, maker (credit code and name), state and
+    whether it is a second-life product."""
+    state = find_battery(store, code)
+    maker = store.enterprise(state.maker)
+    chemistry = state.spec.get("chemistry")
+    return {
+        "code": state.code,
+        "level": state.level,
+        "battery_type": state.battery_type,
+        "chemistry": chemistry if isinstance(chemistry, str) else None,
+        "maker": state.maker,
+        "maker_name": maker.name if maker is not None else None,
+        "state": state.state.value,
+        "second_life": state.second_life,
+    }
 
 
 def list_batteries(
@@ -73,12 +129,14 @@ def list_batteries(
     state: str | None = None,
     maker: str | None = None,
     province: str | None = None,
+    party: str | None = None,
     after: str | None = None,
     limit: int = 100,
 ) -> dict[str, Any]:
     """A page of batteries matching every filter given, ordered by code.
 
-    ``after`` is the cursor returned as ``next`` by the previous page. Raises
+    ``after`` is the cursor returned as ``next`` by the previous page; ``party`` keeps the
+    batteries an enterprise made, holds, is sent, or was party to an event of. Raises
     ``ValidationError`` for a limit outside 1..10,000 or a malformed province.
     """
     if not 1 <= limit <= 10_000:
@@ -91,9 +149,17 @@ def list_batteries(
         )
     if province is not None and len(province) == 2:
         province += "0000"
+    if province is not None:
+        province = validate_division_code(province, field="province").province_code
     page = store.list_batteries(
         BatteryFilter(
-            holder=holder, state=state, maker=maker, province=province, after=after, limit=limit + 1
+            holder=holder,
+            state=state,
+            maker=maker,
+            province=province,
+            party=party,
+            after=after,
+            limit=limit + 1,
         )
     )
     items = page[:limit]

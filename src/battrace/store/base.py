@@ -11,6 +11,7 @@ batteries it changes and its log leaf commit together or not at all. Row mapping
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 
 from battrace.domain.entities import (
+    ApiToken,
     BatteryState,
     Enterprise,
     EnterpriseKey,
@@ -31,6 +33,7 @@ from battrace.store.rows import (
     ENTERPRISE_SELECT,
     EVENT_COLUMNS,
     KEY_COLUMNS,
+    TOKEN_COLUMNS,
     Checkpoint,
     EventRow,
     Row,
@@ -39,6 +42,7 @@ from battrace.store.rows import (
     enterprise_from_row,
     key_from_row,
     today_in_china,
+    token_from_row,
 )
 from battrace.store.schema import SCHEMA_VERSION, migration_statements
 from battrace.store.writes import WriteTransaction, read_leaves, read_log_nodes, read_log_size
@@ -52,6 +56,8 @@ class BatteryFilter:
     state: str | None = None
     maker: str | None = None
     province: str | None = None
+    # batteries this enterprise made, holds, is sent, or reported (or was named in) an event on
+    party: str | None = None
     after: str | None = None  # cursor: the last code of the previous page
     limit: int = 100
 
@@ -61,6 +67,10 @@ class Store(abc.ABC):
 
     dialect: str
     location: str
+    # the write transaction open on this store, and the thread that opened it (see write())
+    _open_tx: WriteTransaction | None = None
+    _tx_thread: int | None = None
+    _tx_depth: int = 0
 
     @abc.abstractmethod
     def _connection(self) -> Connection: ...
@@ -104,9 +114,30 @@ class Store(abc.ABC):
 
     @contextmanager
     def write(self) -> Iterator[WriteTransaction]:
-        """One write transaction under the single-writer lock; commits on success."""
+        """One write transaction under the single-writer lock; commits on success.
+
+        A write opened by a thread that already has one open on this store joins it as a
+        savepoint: an error undoes only the inner write's work, and its success commits with
+        the outer transaction. (The API wraps a service's write and the record of its answer
+        to an idempotency key in one transaction this way.)
+        """
+        me = threading.get_ident()
+        outer = self._open_tx
+        if outer is not None and self._tx_thread == me:
+            self._tx_depth += 1
+            try:
+                with outer.savepoint(f"battrace_nested_{self._tx_depth}"):
+                    yield outer
+            finally:
+                self._tx_depth -= 1
+            return
         with self._write_transaction() as conn:
-            yield WriteTransaction(conn)
+            tx = WriteTransaction(conn)
+            self._open_tx, self._tx_thread = tx, me
+            try:
+                yield tx
+            finally:
+                self._open_tx, self._tx_thread = None, None
 
     # -- reads ---------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -231,6 +262,15 @@ class Store(abc.ABC):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if f.party is not None:
+            # walks batteries in code order and stops at the page's end; the event check is
+            # a primary-key range of event_batteries per battery
+            where.append(
+                "(maker = ? OR holder = ? OR pending_to = ? OR EXISTS (SELECT 1 FROM"
+                " event_batteries l JOIN events e ON e.id = l.event_id WHERE l.code ="
+                " batteries.code AND (e.actor = ? OR e.counterparty = ?)))"
+            )
+            params.extend([f.party] * 5)
         if f.after is not None:
             where.append("code > ?")
             params.append(f.after)
@@ -283,6 +323,23 @@ class Store(abc.ABC):
             (first_id, first_id + count - 1),
         )
         return [(int(r[0]), r[1]) for r in rows]
+
+    # -- HTTP API tokens -------------------------------------------------------------------------
+    def api_token(self, token_id: str) -> ApiToken | None:
+        rows = self._connection().query(
+            f"SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_id = ?", (token_id,)
+        )
+        return token_from_row(rows[0]) if rows else None
+
+    def api_tokens(self, enterprise_id: str | None = None) -> list[ApiToken]:
+        """Tokens of one enterprise (or all), oldest first."""
+        sql = f"SELECT {TOKEN_COLUMNS} FROM api_tokens"
+        params: list[Any] = []
+        if enterprise_id is not None:
+            sql += " WHERE enterprise_id = ?"
+            params.append(enterprise_id)
+        rows = self._connection().query(sql + " ORDER BY created_at, token_id", params)
+        return [token_from_row(r) for r in rows]
 
     # -- the log ------------------------------------------------------------------------------
     def log_size(self) -> int:

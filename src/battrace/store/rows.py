@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from battrace.domain.entities import BatteryState, Enterprise, EnterpriseKey, State
+from battrace.domain.entities import ApiToken, BatteryState, Enterprise, EnterpriseKey, State
 from battrace.domain.quantities import CHINA_TZ
 from battrace.domain.roles import Role
 
@@ -228,3 +228,22 @@ class Checkpoint:
     root: bytes
     note: str
     published_at: str
+
+
+TOKEN_COLUMNS = "token_id, enterprise_id, token_hash, label, created_at, expires_at, revoked_at"
+
+
+def token_from_row(row: Row) -> ApiToken:
+    return ApiToken(row[0], row[1], bytes(row[2]), row[3], row[4], row[5], row[6])
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentAnswer:
+    """The first answer to a write sent with an ``Idempotency-Key``, kept to replay it."""
+
+    enterprise_id: str
+    key: str
+    request_hash: bytes
+    status: int
+    response: bytes
+    created_at: str

@@ -128,6 +128,29 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "ALTER TABLE events ADD COLUMN submitted TEXT",  # canonical JSON as signed, if signed
     ],
+    [
+        # HTTP API bearer tokens (docs/api.md): only a hash of each token is kept
+        """CREATE TABLE api_tokens (
+            token_id TEXT PRIMARY KEY,        -- 16 hex of SHA-256(token): names it in lists
+            token_hash {blob} NOT NULL,       -- SHA-256(token); the token itself is never stored
+            enterprise_id TEXT NOT NULL REFERENCES enterprises(id),
+            label TEXT,                       -- what the token is for ("ERP connector")
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,         -- refused from this time on ...
+            revoked_at TEXT                   -- ... or from this one (NULL: not revoked)
+        )""",
+        "CREATE INDEX api_tokens_by_enterprise ON api_tokens (enterprise_id)",
+        # the first answer to each write sent with an Idempotency-Key, replayed on a retry
+        """CREATE TABLE idempotency_keys (
+            enterprise_id TEXT NOT NULL,      -- the caller: each enterprise has its own keys
+            key TEXT NOT NULL,                -- the Idempotency-Key header as sent
+            request_hash {blob} NOT NULL,     -- SHA-256 of method, path, signature and body
+            status INTEGER NOT NULL,          -- HTTP status of the first answer
+            response {blob} NOT NULL,         -- its JSON body, replayed byte for byte
+            created_at TEXT NOT NULL,         -- forgotten after BATTRACE_API_IDEMPOTENCY_HOURS
+            PRIMARY KEY (enterprise_id, key)
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
-from battrace.domain.entities import BatteryState, Enterprise, EnterpriseKey, WhitelistChange
+from battrace.domain.entities import (
+    ApiToken,
+    BatteryState,
+    Enterprise,
+    EnterpriseKey,
+    WhitelistChange,
+)
 from battrace.store.connection import Connection
 from battrace.store.rows import (
     BATTERY_COLUMNS,
     ENTERPRISE_COLUMNS,
     EVENT_COLUMNS,
+    TOKEN_COLUMNS,
     EventRow,
+    IdempotentAnswer,
     Row,
     Submission,
     battery_from_row,
@@ -25,6 +34,19 @@ class WriteTransaction:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
+    @contextmanager
+    def savepoint(self, name: str) -> Iterator[None]:
+        """A nested unit inside this transaction: on an error only its own writes are undone
+        (and the error goes on); on success they commit with the transaction."""
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self._conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self._conn.execute(f"RELEASE SAVEPOINT {name}")
+
     def next_event_id(self) -> int:
         rows = self._conn.query("SELECT COALESCE(MAX(id), 0) FROM events")
         return int(rows[0][0]) + 1
@@ -37,17 +59,14 @@ class WriteTransaction:
         return {row[0]: battery_from_row(row) for row in rows}
 
     def existing_refs(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        found: set[tuple[str, str]] = set()
-        by_actor: dict[str, list[str]] = {}
-        for actor, ref in pairs:
-            by_actor.setdefault(actor, []).append(ref)
-        for actor, refs in by_actor.items():
-            clause, params = self._conn.codes_clause("ref", refs)
-            rows = self._conn.query(
-                f"SELECT ref FROM events WHERE actor = ? AND {clause}", [actor, *params]
-            )
-            found.update((actor, row[0]) for row in rows)
-        return found
+        """Which ``(actor, ref)`` pairs are already taken: one indexed query for them all."""
+        if not pairs:
+            return set()
+        clause, params = self._conn.pairs_clause(("actor", "ref"), pairs)
+        rows = self._conn.query(
+            f"SELECT actor, ref FROM events WHERE ref IS NOT NULL AND {clause}", params
+        )
+        return {(row[0], row[1]) for row in rows}
 
     def insert_events(self, events: Sequence[EventRow], links: Sequence[tuple[str, int]]) -> None:
         self._conn.executemany(
@@ -170,6 +189,63 @@ class WriteTransaction:
             "INSERT INTO submissions (key_id, nonce, digest, signature, first_event, events,"
             " received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (s.key_id, s.nonce, s.digest, s.signature, s.first_event, s.events, s.received_at),
+        )
+
+    def insert_api_token(self, token: ApiToken) -> None:
+        self._conn.execute(
+            f"INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                token.token_id,
+                token.enterprise_id,
+                token.token_hash,
+                token.label,
+                token.created_at,
+                token.expires_at,
+                token.revoked_at,
+            ),
+        )
+
+    def revoke_api_token(self, token_id: str, at: str) -> None:
+        self._conn.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE token_id = ?", (at, token_id)
+        )
+
+    def idempotent_answer(self, enterprise_id: str, key: str) -> IdempotentAnswer | None:
+        """The answer kept for ``key`` of ``enterprise_id``; read inside the write transaction
+        so that two retries of one request are serialised by the writer lock."""
+        rows = self._conn.query(
+            "SELECT request_hash, status, response, created_at FROM idempotency_keys"
+            " WHERE enterprise_id = ? AND key = ?",
+            (enterprise_id, key),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return IdempotentAnswer(enterprise_id, key, bytes(r[0]), int(r[1]), bytes(r[2]), r[3])
+
+    def save_idempotent_answer(self, answer: IdempotentAnswer) -> None:
+        self._conn.execute(
+            "DELETE FROM idempotency_keys WHERE enterprise_id = ? AND key = ?",
+            (answer.enterprise_id, answer.key),
+        )
+        self._conn.execute(
+            "INSERT INTO idempotency_keys (enterprise_id, key, request_hash, status, response,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                answer.enterprise_id,
+                answer.key,
+                answer.request_hash,
+                answer.status,
+                answer.response,
+                answer.created_at,
+            ),
+        )
+
+    def forget_idempotent_answers(self, enterprise_id: str, before: str) -> None:
+        """Drop ``enterprise_id``'s answers created before ``before`` (they have expired)."""
+        self._conn.execute(
+            "DELETE FROM idempotency_keys WHERE enterprise_id = ? AND created_at < ?",
+            (enterprise_id, before),
         )
 
     def set_meta(self, key: str, value: str) -> None:

@@ -1,0 +1,145 @@
+"""The HTTP API application: :func:`create_app`.
+
+Routes are thin (parse, authorise, call a service, shape the answer) and live in one module
+per resource: ``log_routes`` (``/checkpoint``, ``/tile/...``, ``/api/v1/log``, ``/health``),
+``enterprise_routes``, ``battery_routes``, ``event_routes``; the EPCIS routes join from
+``epcis_routes`` when that module is there. ``/openapi.json`` documents every route and
+``/docs`` (Swagger UI) and ``/redoc`` work offline: their scripts come from the installed
+``fastapi-offline`` package, not from a CDN.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse
+
+import battrace
+from battrace.api import battery_routes, enterprise_routes, event_routes, log_routes
+from battrace.api.context import ApiContext, log_options
+from battrace.api.errors import install_error_handlers
+from battrace.api.group_commit import GroupWriter
+from battrace.api.limits import BodyLimit
+from battrace.api.storage import StoreAccess
+from battrace.config import Settings, load_settings
+from battrace.services import log as log_service
+from battrace.store import Store
+
+DOCS_ASSETS = "/docs-assets"
+DESCRIPTION = """\
+Traceability of EV power batteries: enterprises, batteries, lifecycle events and the
+tamper-evident event log. Send `Authorization: Bearer <token>` (an enterprise's API token);
+without one only the log, `/health` and battery passports answer. Errors have one shape:
+`{"error": {"code", "message", "field", "rule"}}`. See docs/api.md.
+"""
+
+
+def _docs_assets() -> Path | None:
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+def _add_docs(app: FastAPI) -> None:
+    assets = _docs_assets()
+    if assets is None:  # only /openapi.json then: never pages that fetch scripts from a CDN
+        return
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="battrace API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="battrace API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _optional_router(module: str) -> APIRouter | None:
+    """The ``router`` of a route module that may not exist yet (developed alongside)."""
+    if importlib.util.find_spec(module) is None:
+        return None
+    found = getattr(importlib.import_module(module), "router", None)
+    return found if isinstance(found, APIRouter) else None
+
+
+def create_app(
+    database: str | Callable[[], Store] | None = None, settings: Settings | None = None
+) -> FastAPI:
+    """The API application over ``database``.
+
+    ``database`` is a SQLite path or ``postgresql://`` URL (default: the settings' database),
+    or a function returning a new migrated store on the database each call. ``settings``
+    defaults to :func:`battrace.config.load_settings`. No connection is opened until the
+    first request; the app's shutdown closes them all.
+    """
+    config = settings or load_settings()
+
+    def prepare(store: Store) -> None:
+        # make the log's signing key now, on the writer, so that readers never write
+        log_service.log_signer(store, config.log_key_file)
+
+    if callable(database):
+        access = StoreAccess(factory=database, readers=config.api_readers, prepare=prepare)
+    else:
+        target = database if database is not None else config.database_target
+        access = StoreAccess(target, readers=config.api_readers, prepare=prepare)
+
+    reports = GroupWriter(access, lambda: log_options(config), config.api_idempotency_hours)
+    context = ApiContext(config, access, reports)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            context.reports.close()
+            access.close()
+
+    app = FastAPI(
+        title="battrace API",
+        version=battrace.__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.battrace = context
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, default=config.api_max_body, batch=config.api_max_batch_body)
+    for router in (
+        log_routes.router,
+        enterprise_routes.router,
+        battery_routes.router,
+        event_routes.router,
+    ):
+        app.include_router(router)
+    epcis = _optional_router("battrace.api.epcis_routes")
+    if epcis is not None:
+        app.include_router(epcis)
+    _add_docs(app)
+    return app
+
+
+__all__ = ["create_app"]

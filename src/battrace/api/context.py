@@ -1,0 +1,44 @@
+"""What every route needs: the settings and the stores, kept on the app (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+from battrace.api.storage import StoreAccess
+from battrace.config import Settings
+from battrace.services import log as log_service
+
+if TYPE_CHECKING:  # group_commit answers through idempotency, which needs this module
+    from battrace.api.group_commit import GroupWriter
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    settings: Settings
+    access: StoreAccess
+    reports: GroupWriter  # the group-commit writer of single-event reports
+
+    def log_options(self) -> dict[str, Any]:
+        return log_options(self.settings)
+
+
+def log_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``report_events``: the log's key file and checkpoint policy."""
+    return {
+        "log_key_file": settings.log_key_file,
+        "log_policy": log_service.CheckpointPolicy(
+            settings.checkpoint_leaves, settings.checkpoint_seconds
+        ),
+    }
+
+
+def context_of(request: Request) -> ApiContext:
+    """The :class:`ApiContext` of the app serving ``request``."""
+    found: ApiContext = request.app.state.battrace
+    return found
+
+
+__all__ = ["ApiContext", "context_of", "log_options"]

@@ -1,0 +1,251 @@
+"""Group commit for single-event reports (``POST /api/v1/events``).
+
+Concurrent reports wait in one queue; one writer thread takes every report waiting, checks and
+writes them in **one transaction**, commits once, and only then answers each request. Under
+load many reports share one commit (and its fsync) instead of queueing for one each; alone, a
+report is its own group and waits for nobody.
+
+Each report keeps its own outcome, as if it had been sent alone:
+
+- its idempotency key is looked up and its answer recorded in the group's transaction;
+- unsigned reports are checked together by ``report_events``; when one is refused the group
+  is checked again without it (a report never depends on another concurrent one), and after
+  :data:`RETRIES` refusals the rest go one by one, each in its own savepoint;
+- a signed report is one submission with its own signature check, in its own savepoint;
+- a report repeating an idempotency key already in the group waits for the next group.
+
+If the commit itself fails, every report of the group gets that error: none was answered yet.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from battrace.api.idempotency import KEY_HEADER, Answer
+from battrace.api.storage import StoreAccess
+from battrace.domain.quantities import utc_now
+from battrace.errors import BatchError, BattraceError, ConflictError
+from battrace.services.keys import SignedSubmission
+from battrace.services.reporting import SourceItem, report_events
+from battrace.store.base import Store
+from battrace.store.rows import IdempotentAnswer, db_time
+from battrace.store.writes import WriteTransaction
+
+MAX_GROUP = 256
+RETRIES = 3
+
+
+@dataclass(eq=False)
+class Report:
+    """One report waiting for its group: who sent it, what, and where its answer goes."""
+
+    caller_id: str
+    data: Any
+    signed: SignedSubmission | None = None
+    key: str | None = None
+    digest: bytes = b""
+    answer: Future[Answer] = field(default_factory=Future)
+
+
+class GroupWriter:
+    """The writer thread behind :class:`Report` submissions (started on first use)."""
+
+    def __init__(
+        self,
+        access: StoreAccess,
+        options: Callable[[], dict[str, Any]],
+        idempotency_hours: int,
+    ) -> None:
+        self._access = access
+        self._options = options
+        self._hours = idempotency_hours
+        self._queue: queue.SimpleQueue[Report | None] = queue.SimpleQueue()
+        self._carry: list[Report] = []
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, report: Report) -> Future[Answer]:
+        """Queue ``report``; its future gets the answer once its group has committed."""
+        with self._lock:
+            if self._closed:
+                report.answer.set_exception(BattraceError("the API is shutting down"))
+                return report.answer
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="battrace-group-writer", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(report)
+        return report.answer
+
+    def close(self) -> None:
+        """Answer what is queued, then stop the thread."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping or self._carry:
+            group = self._carry
+            self._carry = []
+            if not group and not stopping:
+                first = self._queue.get()
+                if first is None:
+                    stopping = True
+                else:
+                    group.append(first)
+            while len(group) < MAX_GROUP and not stopping:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                else:
+                    group.append(more)
+            if group:
+                self.commit_group(group)
+
+    def commit_group(self, group: list[Report]) -> None:
+        """Write ``group`` in one transaction and answer each report."""
+        outcomes: dict[Report, Answer | BaseException] = {}
+        try:
+            with self._access.writing() as store, store.write() as tx:
+                self._apply(store, tx, group, outcomes)
+        except BaseException as exc:  # the transaction failed: nobody was answered yet
+            for report in group:
+                if report not in self._carry:
+                    report.answer.set_exception(exc)
+            return
+        for report, outcome in outcomes.items():
+            if isinstance(outcome, BaseException):
+                report.answer.set_exception(outcome)
+            else:
+                report.answer.set_result(outcome)
+
+    def _apply(
+        self,
+        store: Store,
+        tx: WriteTransaction,
+        group: list[Report],
+        outcomes: dict[Report, Answer | BaseException],
+    ) -> None:
+        now = utc_now()
+        expiry = db_time(now - timedelta(hours=self._hours))
+        keys_seen: set[tuple[str, str]] = set()
+        unsigned: list[Report] = []
+        signed: list[Report] = []
+        for report in group:
+            if report.key is not None:
+                name = (report.caller_id, report.key)
+                if name in keys_seen:
+                    self._carry.append(report)  # after the first with this key has committed
+                    continue
+                keys_seen.add(name)
+                tx.forget_idempotent_answers(report.caller_id, expiry)
+                kept = tx.idempotent_answer(report.caller_id, report.key)
+                if kept is not None:
+                    outcomes[report] = _replay(report, kept)
+                    continue
+            (signed if report.signed is not None else unsigned).append(report)
+        options = self._options()
+        self._report_together(store, unsigned, outcomes, options)
+        for report in signed:
+            self._report_alone(store, report, outcomes, options)
+        created = db_time(now)
+        for report in group:
+            outcome = outcomes.get(report)
+            if report.key is not None and isinstance(outcome, Answer) and not outcome.replayed:
+                tx.save_idempotent_answer(
+                    IdempotentAnswer(
+                        report.caller_id,
+                        report.key,
+                        report.digest,
+                        outcome.status,
+                        outcome.body,
+                        created,
+                    )
+                )
+
+    def _report_together(
+        self,
+        store: Store,
+        reports: list[Report],
+        outcomes: dict[Report, Answer | BaseException],
+        options: dict[str, Any],
+    ) -> None:
+        remaining = list(reports)
+        for _ in range(RETRIES):
+            if not remaining:
+                return
+            try:
+                with store.write():  # a savepoint: a refused group leaves nothing behind
+                    result = report_events(
+                        store, [SourceItem(r.data) for r in remaining], **options
+                    )
+            except BatchError as exc:
+                refused = remaining.pop(exc.index)
+                outcomes[refused] = exc.cause
+                continue
+            except Exception:  # not one report's fault: find out one by one
+                break
+            first = result.first_id or 0
+            for offset, report in enumerate(remaining):
+                outcomes[report] = _stored(store, first + offset)
+            return
+        for report in remaining:
+            self._report_alone(store, report, outcomes, options)
+
+    def _report_alone(
+        self,
+        store: Store,
+        report: Report,
+        outcomes: dict[Report, Answer | BaseException],
+        options: dict[str, Any],
+    ) -> None:
+        try:
+            with store.write():
+                result = report_events(
+                    store, [SourceItem(report.data)], signed=report.signed, **options
+                )
+        except BatchError as exc:
+            outcomes[report] = exc.cause
+            return
+        except Exception as exc:  # its own failure (a bad signature ...), not the group's
+            outcomes[report] = exc
+            return
+        outcomes[report] = _stored(store, result.first_id or 0)
+
+
+def _stored(store: Store, event_id: int) -> Answer:
+    row = store.event(event_id)
+    assert row is not None
+    return Answer(201, orjson.dumps(row.to_dict()))
+
+
+def _replay(report: Report, kept: IdempotentAnswer) -> Answer | BaseException:
+    if kept.request_hash != report.digest:
+        return ConflictError(
+            f"{KEY_HEADER}: {report.key!r} was used for a different request; a retry must"
+            " repeat the same request, a new request needs a new key"
+            " [rule idempotency_key_reuse]",
+            field=KEY_HEADER,
+            rule="idempotency_key_reuse",
+        )
+    return Answer(kept.status, kept.response, replayed=True)
+
+
+__all__ = ["MAX_GROUP", "GroupWriter", "Report"]

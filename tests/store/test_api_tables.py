@@ -1,0 +1,106 @@
+"""The API's tables (tokens, idempotency answers), the party filter and nested writes, on
+both engines (the ``store`` and ``world`` fixtures)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from battrace.domain.entities import ApiToken
+from battrace.errors import BatchError
+from battrace.services.reporting import SourceItem, report_event, report_events
+from battrace.store import BatteryFilter, Store
+from battrace.store.rows import IdempotentAnswer
+from tests.builders import code, event, produced
+
+
+def test_tokens_round_trip(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    owner = firms["battery_maker"].credit_code
+    token = ApiToken(
+        "0123456789abcdef",
+        owner,
+        b"\x01" * 32,
+        "ERP",
+        "2024-01-01T00:00:00.000000Z",
+        "2025-01-01T00:00:00.000000Z",
+        None,
+    )
+    with world.write() as tx:
+        tx.insert_api_token(token)
+    assert world.api_token(token.token_id) == token
+    assert world.api_tokens(owner) == [token]
+    assert world.api_tokens(firms["recycler"].credit_code) == []
+    with world.write() as tx:
+        tx.revoke_api_token(token.token_id, "2024-06-01T00:00:00.000000Z")
+    revoked = world.api_token(token.token_id)
+    assert revoked is not None
+    assert revoked.revoked_at == "2024-06-01T00:00:00.000000Z"
+    assert not revoked.valid_at("2024-07-01T00:00:00.000000Z")
+    assert revoked.valid_at("2024-05-01T00:00:00.000000Z")
+
+
+def test_idempotent_answers(store: Store) -> None:
+    answer = IdempotentAnswer("E1", "k", b"h" * 32, 201, b'{"id":1}', "2024-01-01T00:00:00.000000Z")
+    with store.write() as tx:
+        assert tx.idempotent_answer("E1", "k") is None
+        tx.save_idempotent_answer(answer)
+    with store.write() as tx:
+        assert tx.idempotent_answer("E1", "k") == answer
+        assert tx.idempotent_answer("E2", "k") is None
+        tx.forget_idempotent_answers("E1", "2023-12-31T00:00:00.000000Z")
+        assert tx.idempotent_answer("E1", "k") == answer
+        tx.forget_idempotent_answers("E1", "2024-01-02T00:00:00.000000Z")
+        assert tx.idempotent_answer("E1", "k") is None
+
+
+def test_nested_write_is_a_savepoint(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker = firms["battery_maker"]
+    with world.write():
+        report_event(world, produced(maker, [code(n=1)]))
+        with pytest.raises(BatchError):
+            report_events(world, [SourceItem(produced(maker, [code(n=1)]))])  # twice: refused
+        report_event(world, produced(maker, [code(n=2)]))
+    assert [e.id for e in world.iter_events()] == [1, 2]
+
+    def fail_after_an_inner_write() -> None:
+        with world.write():
+            report_event(world, produced(maker, [code(n=3)]))
+            raise RuntimeError("the outer write fails after the inner one succeeded")
+
+    with pytest.raises(RuntimeError):
+        fail_after_an_inner_write()
+    assert world.count("events") == 2
+    assert world.log_size() == 2
+
+
+def test_writes_of_other_threads_wait(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    """A write opened by another thread does not join this thread's transaction."""
+    maker = firms["battery_maker"]
+    done: list[int] = []
+
+    def other() -> None:
+        done.append(report_event(world, produced(maker, [code(n=9)])).id)
+
+    with world.write():
+        report_event(world, produced(maker, [code(n=8)]))
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive()  # blocked on the writer lock
+    thread.join(30)
+    assert done == [2]
+
+
+def test_party_filter(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker, vm, other = firms["battery_maker"], firms["vehicle_maker"], firms["recycler"]
+    report_event(world, produced(maker, [code(n=1)]))
+    report_event(world, produced(maker, [code(n=2)]))
+    report_event(world, event("shipped", maker, [code(n=2)], counterparty=vm))
+
+    def party(name: str) -> list[str]:
+        return [b.code for b in world.list_batteries(BatteryFilter(party=name))]
+
+    assert party(maker.credit_code) == [code(n=1), code(n=2)]
+    assert party(vm.credit_code) == [code(n=2)]
+    assert party(other.credit_code) == []
