@@ -118,7 +118,7 @@ def main() -> None:
             result = run(args.events, args.queries, Path(tmp) / "scale.db")
     text = report(result)
     print(text)
-    write_section(f"Scale: {args.events / 1e6:.0f}M events (issue 2)", text)
+    write_section(f"Scale: {args.events / 1e6:g}M events (issue 2)", text)
 
 
 if __name__ == "__main__":
