@@ -2,27 +2,36 @@
 
 Routes are thin (parse, authorise, call a service, shape the answer) and live in one module
 per resource: ``log_routes`` (``/checkpoint``, ``/tile/...``, ``/api/v1/log``, ``/health``),
-``enterprise_routes``, ``battery_routes``, ``event_routes``; the EPCIS routes join from
-``epcis_routes`` when that module is there. ``/openapi.json`` documents every route and
+``enterprise_routes``, ``battery_routes``, ``event_routes``, ``epcis_routes``. While the app
+runs, a background task publishes a checkpoint every ``BATTRACE_CHECKPOINT_SECONDS`` when the
+log has grown. ``/openapi.json`` documents every route and
 ``/docs`` (Swagger UI) and ``/redoc`` work offline: their scripts come from the installed
 ``fastapi-offline`` package, not from a CDN.
 """
 
 from __future__ import annotations
 
-import importlib
+import asyncio
+import contextlib
 import importlib.util
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
 import battrace
-from battrace.api import battery_routes, enterprise_routes, event_routes, log_routes
+from battrace.api import (
+    battery_routes,
+    enterprise_routes,
+    epcis_routes,
+    event_routes,
+    log_routes,
+)
 from battrace.api.context import ApiContext, log_options
 from battrace.api.errors import install_error_handlers
 from battrace.api.group_commit import GroupWriter
@@ -32,6 +41,7 @@ from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
 from battrace.store import Store
 
+LOGGER = logging.getLogger(__name__)
 DOCS_ASSETS = "/docs-assets"
 DESCRIPTION = """\
 Traceability of EV power batteries: enterprises, batteries, lifecycle events and the
@@ -76,12 +86,19 @@ def _add_docs(app: FastAPI) -> None:
         )
 
 
-def _optional_router(module: str) -> APIRouter | None:
-    """The ``router`` of a route module that may not exist yet (developed alongside)."""
-    if importlib.util.find_spec(module) is None:
-        return None
-    found = getattr(importlib.import_module(module), "router", None)
-    return found if isinstance(found, APIRouter) else None
+async def publish_checkpoints(context: ApiContext, every_seconds: float) -> None:
+    """Publish a checkpoint every ``every_seconds`` when the log has grown since the last one.
+
+    Writes publish one when ``BATTRACE_CHECKPOINT_LEAVES`` or ``_SECONDS`` have passed, but only
+    when they happen: this keeps the promise "at least every N seconds" for leaves written just
+    before the writes stopped. A failure is logged and the loop goes on.
+    """
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await asyncio.to_thread(log_routes.current_checkpoint, context)
+        except Exception:  # keep publishing after a passing failure (e.g. a locked database)
+            LOGGER.exception("publishing the periodic checkpoint failed")
 
 
 def create_app(
@@ -111,9 +128,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        publisher = asyncio.create_task(publish_checkpoints(context, config.checkpoint_seconds))
         try:
             yield
         finally:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
             context.reports.close()
             access.close()
 
@@ -133,11 +154,9 @@ def create_app(
         enterprise_routes.router,
         battery_routes.router,
         event_routes.router,
+        epcis_routes.router,
     ):
         app.include_router(router)
-    epcis = _optional_router("battrace.api.epcis_routes")
-    if epcis is not None:
-        app.include_router(epcis)
     _add_docs(app)
     return app
 
