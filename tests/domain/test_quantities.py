@@ -48,3 +48,17 @@ def test_dates_and_times() -> None:
         to_aware_datetime(20240501)
     aware = datetime(2024, 5, 1, 8, tzinfo=UTC)
     assert to_aware_datetime(aware) is aware
+
+
+def test_option_fields_parse_or_name_the_field() -> None:
+    from battrace.domain.quantities import date_field, time_field
+    from battrace.errors import ValidationError
+
+    assert date_field("2024-02-29", "until") == date(2024, 2, 29)
+    assert time_field("2024-02-29", "at").utcoffset() is not None
+    with pytest.raises(ValidationError) as bad_date:
+        date_field("2024-02-30", "until")
+    assert (bad_date.value.field, bad_date.value.rule) == ("until", "date")
+    with pytest.raises(ValidationError) as bad_time:
+        time_field("2024-02-29T10:00", "valid_from")  # no offset
+    assert (bad_time.value.field, bad_time.value.rule) == ("valid_from", "datetime")

@@ -8,13 +8,11 @@ that fit 64 bits and no NUL characters in any text (PostgreSQL cannot store them
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, TypeVar
 
 import orjson
 import pydantic
 
-from battrace.domain.quantities import to_aware_datetime
 from battrace.errors import BattraceError, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from battrace.services.keys import SignedSubmission
 from battrace.services.reporting import SourceItem
@@ -190,24 +188,6 @@ def validated(model: type[Model], data: Any) -> Model:
         ) from None
 
 
-def date_field(text: str, field: str) -> date:
-    """A ``YYYY-MM-DD`` date; ``ValidationError`` naming ``field`` otherwise."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(
-            f"{field}: {text!r} is not a YYYY-MM-DD date", field=field, rule="date"
-        ) from None
-
-
-def time_field(text: str, field: str) -> datetime:
-    """An ISO 8601 time with an offset (or a bare date: midnight in China)."""
-    try:
-        return to_aware_datetime(text)
-    except ValueError as exc:
-        raise ValidationError(f"{field}: {exc}", field=field, rule="datetime") from None
-
-
 __all__ = [
     "JSON",
     "MAX_DEPTH",
@@ -215,11 +195,9 @@ __all__ = [
     "SIGNATURE_HEADER",
     "batch_items",
     "check_json_value",
-    "date_field",
     "json_body",
     "json_object",
     "media_type",
     "signature",
-    "time_field",
     "validated",
 ]

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from battrace.api.answers import documented, json_answer
 from battrace.api.auth import current_caller
-from battrace.api.bodies import date_field, json_body, json_object, time_field, validated
+from battrace.api.bodies import json_body, json_object, validated
 from battrace.api.context import context_of
 from battrace.api.idempotency import perform_write
 from battrace.api.matrix import route_doc
@@ -34,6 +34,7 @@ from battrace.api.schemas import (
 )
 from battrace.codes import validate_division_code
 from battrace.domain.access import Caller
+from battrace.domain.quantities import date_field, time_field
 from battrace.errors import NotFoundError
 from battrace.services import enterprises as enterprise_service
 from battrace.services import keys as key_service

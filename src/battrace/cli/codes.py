@@ -11,11 +11,11 @@ import typer
 from battrace.cli.common import (
     JsonOption,
     code_app,
-    parse_date,
     print_json,
     print_mapping,
 )
 from battrace.codes import generate_battery_code, parse_battery_code
+from battrace.domain.quantities import date_field
 from battrace.errors import ValidationError
 
 
@@ -42,7 +42,7 @@ def code_generate(
     """Generate GB/T 34014 codes (consecutive serials)."""
     if not 1 <= count <= 1_000_000:
         raise ValidationError("count: must be 1 to 1000000", field="count", rule="range")
-    day = parse_date(production_date, "production_date") if production_date else date.today()
+    day = date_field(production_date, "production_date") if production_date else date.today()
     codes = [
         generate_battery_code(
             manufacturer=manufacturer,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,24 +74,6 @@ def signer_of(sign_key: Path | None, key_id: str | None) -> tuple[str, str] | No
 
     text = sign_key.read_text(encoding="ascii")
     return text, key_id or id_of(public_key_of(load_private_key(text)))
-
-
-def parse_time(text: str, field: str) -> datetime:
-    from battrace.domain.quantities import to_aware_datetime
-
-    try:
-        return to_aware_datetime(text)
-    except ValueError as exc:
-        raise ValidationError(f"{field}: {exc}", field=field, rule="datetime") from None
-
-
-def parse_date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(
-            f"{field}: {text!r} is not a YYYY-MM-DD date", field=field, rule="date"
-        ) from None
 
 
 def json_arg(text: str, field: str) -> Any:

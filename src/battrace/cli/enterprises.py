@@ -16,11 +16,10 @@ from battrace.cli.common import (
     enterprise_app,
     key_app,
     out,
-    parse_date,
-    parse_time,
     print_json,
     print_mapping,
 )
+from battrace.domain.quantities import date_field, time_field
 from battrace.errors import ValidationError
 from battrace.services import enterprises as enterprise_service
 from battrace.services import keys as keys_service
@@ -42,7 +41,7 @@ def enterprise_add(
     json: JsonOption = False,
 ) -> None:
     """Register an enterprise with its roles."""
-    since = parse_date(whitelisted_since, "whitelisted_since") if whitelisted_since else None
+    since = date_field(whitelisted_since, "whitelisted_since") if whitelisted_since else None
     with cli_store(db) as store:
         created = enterprise_service.register_enterprise(
             store,
@@ -109,7 +108,7 @@ def enterprise_whitelist(
             store,
             enterprise_id,
             listed=listed,
-            effective_date=parse_date(effective, "date"),
+            effective_date=date_field(effective, "date"),
             batch=batch,
             note=note,
         )
@@ -130,7 +129,7 @@ def key_add(
     json: JsonOption = False,
 ) -> None:
     """Register a signing key; from then on the enterprise's reports must be signed."""
-    start = parse_time(valid_from, "valid_from") if valid_from else None
+    start = time_field(valid_from, "valid_from") if valid_from else None
     with cli_store(db) as store:
         key = keys_service.register_key(store, enterprise_id, public_key, valid_from=start)
     print_json(key.to_dict()) if json else out.print(f"registered key {key.key_id}")
@@ -144,7 +143,7 @@ def key_revoke(
     json: JsonOption = False,
 ) -> None:
     """Revoke a key: signatures received from then on are refused."""
-    when = parse_time(at, "at") if at else None
+    when = time_field(at, "at") if at else None
     with cli_store(db) as store:
         key = keys_service.revoke_key(store, key_id, at=when)
     print_json(key.to_dict()) if json else out.print(f"revoked {key.key_id} at {key.revoked_at}")

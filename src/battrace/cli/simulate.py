@@ -15,10 +15,10 @@ from battrace.cli.common import (
     err,
     log_options,
     out,
-    parse_date,
     print_json,
     progress_bar,
 )
+from battrace.domain.quantities import date_field
 from battrace.errors import ValidationError
 from battrace.simulate import (
     RULES,
@@ -94,7 +94,7 @@ def simulate(
         seed=seed,
         start_year=start_year,
         end_year=end_year,
-        until=parse_date(until, "until") if until else None,
+        until=date_field(until, "until") if until else None,
         rates=parse_rates(violation_rate, violation or []),
         cells=cells,
     )

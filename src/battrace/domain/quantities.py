@@ -144,3 +144,31 @@ Timestamp = Annotated[
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def date_field(text: str, field: str) -> date:
+    """A ``YYYY-MM-DD`` date given for ``field`` (a command option or request field).
+
+    Raises ``ValidationError`` naming ``field`` (rule ``date``) otherwise.
+    """
+    from battrace.errors import ValidationError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"{field}: {text!r} is not a YYYY-MM-DD date", field=field, rule="date"
+        ) from None
+
+
+def time_field(text: str, field: str) -> datetime:
+    """An ISO 8601 time with an offset (or a bare date: midnight in China) given for ``field``.
+
+    Raises ``ValidationError`` naming ``field`` (rule ``datetime``) otherwise.
+    """
+    from battrace.errors import ValidationError
+
+    try:
+        return to_aware_datetime(text)
+    except ValueError as exc:
+        raise ValidationError(f"{field}: {exc}", field=field, rule="datetime") from None

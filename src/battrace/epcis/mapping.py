@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-from battrace.domain.events import EventType
+from battrace.domain.events import ENVELOPE_FIELDS, EventType
 from battrace.domain.quantities import CHINA_TZ, timestamp_text, to_decimal
 from battrace.epcis.identifiers import (
     ACTOR_FIELD,
@@ -100,18 +100,7 @@ _DERIVED_KEYS: Final = (
     "sourceList",
     "destinationList",
 )
-_STORED_KEYS: Final = (
-    "id",
-    "type",
-    "batteries",
-    "actor",
-    "counterparty",
-    "occurred_at",
-    "reported_at",
-    "place",
-    "ref",
-    "body",
-)
+_STORED_KEYS: Final = ("id", *ENVELOPE_FIELDS)
 
 
 def _bad(field: str, rule: str, message: str) -> ValidationError:
