@@ -17,13 +17,17 @@ install: $(STAMP)
 
 # The main job on the embedded default: create the SQLite database, fill it once with a simulated
 # nation (40,000 batteries from production to recycling, with labelled violations; about a
-# minute), show one battery, publish the log's signed checkpoint and audit the whole log, then
-# serve the platform over HTTP with demo API tokens (docs/api.md).
+# minute), sweep the supervision rules and score their alerts against the labels, show the
+# vehicle makers' collection rates and one battery, publish the log's signed checkpoint and
+# audit the whole log, then serve the platform over HTTP with demo API tokens (docs/api.md).
 NATIONAL_REGULATOR := 11100000000000019F
 TOKEN = $(BIN)/battrace token create --db $(DB) --label demo --json $(1) | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 run: install
 	$(BIN)/battrace init --db $(DB)
 	$(BIN)/battrace simulate --db $(DB) --batteries 40000 --seed 1 --if-empty --labels $(DB).labels.csv
+	$(BIN)/battrace alerts sweep --db $(DB)
+	$(BIN)/battrace alerts score --db $(DB) --labels $(DB).labels.csv
+	$(BIN)/battrace figures collection --db $(DB)
 	$(BIN)/battrace batteries --db $(DB) --state recycled --limit 5
 	$(BIN)/battrace show --db $(DB) $$($(BIN)/battrace batteries --db $(DB) --state recycled --limit 1 --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["code"])')
 	$(BIN)/battrace log checkpoint --db $(DB)
@@ -35,7 +39,8 @@ run: install
 	echo; echo "Demo API tokens (new ones on every run; only their hashes are stored):"; \
 	echo "  national regulator $(NATIONAL_REGULATOR): $$($(call TOKEN,$(NATIONAL_REGULATOR)))"; \
 	echo "  vehicle maker $$VM: $$($(call TOKEN,$$VM))"; \
-	echo "Serving http://127.0.0.1:8000 : /docs (interactive API), /openapi.json, /checkpoint,"; \
+	echo "Serving http://127.0.0.1:8000 : /ui/ (dashboard: log in with a token above), /docs (interactive API),"; \
+	echo "  /openapi.json, /checkpoint,"; \
 	echo "  /tile/..., /api/v1/... e.g. curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/api/v1/batteries"; \
 	echo "  Audit it: .venv/bin/battrace verify --remote http://127.0.0.1:8000 --key \"$$($(BIN)/battrace log key --db $(DB))\""; echo
 	$(BIN)/battrace serve --db $(DB)
@@ -47,7 +52,21 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# Debian's Chromium for the dashboard's browser tests (tests/web, Playwright): installed with
+# apt-get when /usr/bin/chromium is missing; Playwright never downloads a browser here.
+.PHONY: browser
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if ! command -v apt-get >/dev/null 2>&1; then \
+			echo "make browser: /usr/bin/chromium is missing and there is no apt-get to install Debian's chromium" >&2; exit 1; \
+		fi; \
+		SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+			|| { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+			|| { echo "make browser: apt-get could not install chromium (the browser tests need /usr/bin/chromium)" >&2; exit 1; }; \
+	fi
+
+pytest: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -19,10 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -38,9 +34,11 @@ from battrace.services.reporting import SourceItem
 from battrace.services.tokens import create_token
 from battrace.store import open_store
 from benchmarks.common import (
+    free_port,
     machine,
     percentile,
     register_sim_firms,
+    serve,
     sim_file,
     timed,
     write_section,
@@ -73,37 +71,6 @@ def maker_events(path: Path, rank: int) -> list[dict[str, Any]]:
             elif event["type"] == "shipped" and set(event["batteries"]) <= made:
                 shipped.append(event)
     return produced + shipped
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("battrace")),
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "BATTRACE_API_MAX_BATCH_ITEMS": "10000"},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -165,8 +132,8 @@ def run(events: int, size: int, clients: int, singles: int) -> dict[str, Any]:
                 create_token(store, events[0]["actor"], label="bench")[1]
                 for events in (batch_events, single_events)
             ]
-        port = _free_port()
-        server = _serve(db, port)
+        port = free_port()
+        server = serve(db, port, {"BATTRACE_API_MAX_BATCH_ITEMS": "10000"})
         try:
             url = f"http://127.0.0.1:{port}"
             rate = batch_rate(url, tokens[0], batch_events, size)

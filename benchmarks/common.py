@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -12,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+
+import httpx
 
 from battrace.simulate import SimConfig, register_world
 from battrace.simulate.files import read_enterprises, sibling, write_simulation
@@ -46,6 +50,40 @@ def sim_file(events: int, seed: int = 7) -> tuple[Path, int]:
 def register_sim_firms(store: Store, path: Path) -> int:
     """Register the enterprises of the simulation whose events file is ``path``."""
     return register_world(store, read_enterprises(sibling(path, "enterprises")))
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(db: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``battrace serve`` on ``db`` in its own process (production mode), once it answers
+    ``/health``; the caller kills it."""
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("battrace")),
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the server did not start")
 
 
 def rss_mib() -> float:

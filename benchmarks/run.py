@@ -1,13 +1,16 @@
 """Run every benchmark and rewrite benchmarks/RESULTS.md.
 
-    python -m benchmarks.run           # full: import rates, 10M-event store, log at 10M leaves, API
+    python -m benchmarks.run           # full: import rates, 10M-event store, log at 10M leaves,
+                                       # API, supervision over ~10M simulated events
     python -m benchmarks.run --quick   # small sizes, under 3 minutes
 
 The full run builds one store of about ten million events (kept under the benchmark work
 directory, ``$BATTRACE_BENCH_DIR/battrace-bench``, default the system temp directory) and
 measures memory, history latency, proofs and the auditor on it; it took 53 minutes on the
-2-core host on 2026-11-29, plus a few minutes for the API step. Each step rewrites its own
-section of RESULTS.md; the suite adds a section with the steps' durations.
+2-core host on 2026-11-29, plus a few minutes for the API step. The supervision step makes
+its own labelled simulation of 1.8 million vehicles (about ten million events, 15 minutes, kept
+and reused) and sweeps it on SQLite and on DuckDB. Each step rewrites its own section of
+RESULTS.md; the suite adds a section with the steps' durations.
 """
 
 from __future__ import annotations
@@ -32,12 +35,27 @@ def steps(quick: bool) -> list[list[str]]:
             ["bench_scale", "--events", "200000", "--queries", "1000"],
             ["bench_log", "--events", "150000", "--leaves", "50000", "--proofs", "500"],
             ["bench_api", "--events", "50000", "--batch", "2000", "--singles", "500"],
+            [
+                "bench_supervision",
+                "--batteries",
+                "10000",
+                "--incremental",
+                "5000",
+                "--batch",
+                "10000",
+                "--repeat",
+                "1",
+            ],
+            ["bench_web", "--batteries", "5000", "--repeat", "10"],
         ]
     return [
         ["bench_import", "--events", "400000", "--repeat", "3"],
         ["bench_scale", "--events", str(FULL_EVENTS), "--keep", str(WORK)],
         ["bench_log", "--db", str(WORK / f"scale-{FULL_EVENTS}.db"), "--proofs", "2000"],
         ["bench_api", "--events", "400000"],
+        # about ten million events; the store (with its labels) is made once and kept
+        ["bench_supervision", "--batteries", "1800000", "--incremental", "20000"],
+        ["bench_web", "--batteries", "40000"],
     ]
 
 

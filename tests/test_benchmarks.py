@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from benchmarks import bench_api, bench_import, bench_log, common, run
+from benchmarks import bench_api, bench_import, bench_log, bench_supervision, common, run
 
 
 @pytest.fixture
@@ -73,8 +73,19 @@ def test_log_benchmark_checks_against_pymerkle() -> None:
 
 
 def test_suite_steps_cover_every_benchmark() -> None:
+    scripts = sorted(p.stem for p in Path(run.__file__).parent.glob("bench_*.py"))
     for quick in (True, False):
         names = [step[0] for step in run.steps(quick)]
-        assert names == ["bench_import", "bench_scale", "bench_log", "bench_api"]
+        assert sorted(names) == scripts  # every benchmark script is in both suites
     full_log = run.steps(False)[2]
     assert full_log[full_log.index("--db") + 1].endswith(f"scale-{run.FULL_EVENTS}.db")
+
+
+def test_supervision_benchmark_scores_and_compares_engines(results: Path) -> None:
+    db, labels = bench_supervision.simulated_store(400, 3)
+    assert db.with_suffix(".done").exists()
+    lines = "\n".join(bench_supervision.sweep_figures(db, labels, repeat=1))
+    assert "DuckDB findings identical to SQLite's: **True**" in lines
+    assert "| late_report |" in lines
+    overhead = "\n".join(bench_supervision.incremental_overhead(300, 1000, repeat=1))
+    assert "with incremental alert updates" in overhead

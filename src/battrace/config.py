@@ -112,6 +112,25 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "The GS1 EPCIS 2.0 JSON schema file (or a folder holding schema/EPCIS-JSON-Schema.json)."
         " Default: ../shared/schemas/epcis beside the repository.",
     ),
+    SettingSpec(
+        "supervision_rules",
+        "BATTRACE_SUPERVISION_RULES",
+        None,
+        "TOML file changing the supervision rules' settings (deadlines, days, minimums,"
+        " severities; docs/supervision.md). Default: the regulations' values.",
+    ),
+    SettingSpec(
+        "supervision_seconds",
+        "BATTRACE_SUPERVISION_SECONDS",
+        "30",
+        "The server updates the alerts of batteries touched by new events this often.",
+    ),
+    SettingSpec(
+        "supervision_sweep_hours",
+        "BATTRACE_SUPERVISION_SWEEP_HOURS",
+        "24",
+        "The server recomputes every alert (a full sweep) this often, and once at start.",
+    ),
 )
 
 _NUMBERS = (
@@ -125,6 +144,8 @@ _NUMBERS = (
     "api_token_days",
     "api_idempotency_hours",
     "api_readers",
+    "supervision_seconds",
+    "supervision_sweep_hours",
 )
 
 
@@ -152,6 +173,9 @@ class Settings:
     api_idempotency_hours: int = 24
     api_readers: int = 8
     epcis_schema: str | None = None  # read by battrace.epcis.validate.schema_path
+    supervision_rules: str | None = None  # read by battrace.supervision.service
+    supervision_seconds: int = 30
+    supervision_sweep_hours: int = 24
 
     @property
     def database_target(self) -> str:
@@ -191,6 +215,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         log_key_file=values["log_key_file"],
         api_host=values["api_host"] or "127.0.0.1",
         epcis_schema=values["epcis_schema"],
+        supervision_rules=values["supervision_rules"],
         **numbers,
     )
 

@@ -18,6 +18,8 @@ from battrace.ledger.submission import generate_key
 from battrace.services import log as log_service
 from battrace.services.keys import register_key
 from battrace.services.tokens import create_token
+from battrace.supervision.alerts import reconcile, resolve
+from battrace.supervision.findings import Finding, Severity
 from tests.api.conftest import ApiWorld, next_serial
 from tests.builders import LFP_PACK, code
 
@@ -79,6 +81,27 @@ def _new_enterprise(w: ApiWorld) -> Req:
     return Req("POST", "/api/v1/enterprises", body)
 
 
+def _alert(
+    w: ApiWorld, status: str = "open", about: str = "maker", province: str = "350000"
+) -> str:
+    """A new alert about ``about`` in ``province`` (the maker's Fujian by default)."""
+    rule = f"matrix_{next_serial()}"
+    found = Finding(
+        rule, Severity.MEDIUM, None, w.ids[about], "matrix", (1,), "for the matrix", province, None
+    )
+    reconcile(w.store, [found], rules=[rule])
+    if status == "resolved":
+        resolve(w.store, found.id, w.ids["national"], "made resolved")
+    return found.id
+
+
+def _alerts_here_and_there(w: ApiWorld) -> Req:
+    _alert(w)
+    _alert(w, about="other", province="440000")
+    return Req("GET", "/api/v1/alerts", params={"limit": 1000})
+
+
+A = "/api/v1/alerts/{alert_id}"
 E = "/api/v1/enterprises/{maker}"
 BUILDERS: dict[str, Callable[[ApiWorld], Req]] = {
     "health": lambda w: Req("GET", "/health"),
@@ -118,6 +141,16 @@ BUILDERS: dict[str, Callable[[ApiWorld], Req]] = {
     "report_event": lambda w: Req("POST", "/api/v1/events", w.new_battery_event()),
     "report_events": lambda w: Req("POST", "/api/v1/events/batch", [w.new_battery_event()]),
     "read_event": lambda w: Req("GET", "/api/v1/events/1"),
+    "list_alerts": _alerts_here_and_there,
+    "read_alert": lambda w: Req("GET", A.format(alert_id=_alert(w))),
+    "acknowledge_alert": lambda w: Req("POST", A.format(alert_id=_alert(w)) + "/acknowledge"),
+    "resolve_alert": lambda w: Req(
+        "POST", A.format(alert_id=_alert(w)) + "/resolve", {"comment": "dealt with"}
+    ),
+    "reopen_alert": lambda w: Req(
+        "POST", A.format(alert_id=_alert(w, "resolved")) + "/reopen", {"comment": "not yet"}
+    ),
+    "read_figures": lambda w: Req("GET", "/api/v1/figures/timeliness"),
 }
 
 
@@ -154,6 +187,25 @@ def _check_scope(w: ApiWorld, name: str, who: Who, data: Any) -> None:
         assert (w.battery in codes) == (who in (Who.ENTERPRISE, Who.REGULATOR))
         if who is Who.REGULATOR:
             assert {b["province"] for b in items} == {"350000"}
+    elif name == "list_alerts":
+        about = {a["enterprise"] for a in items}
+        provinces = {a["province"] for a in items}
+        assert items
+        if who is Who.ENTERPRISE:
+            assert about == {w.ids["maker"]}
+        elif who is Who.OTHER_ENTERPRISE:
+            assert about == {w.ids["other"]}
+        else:
+            assert provinces == {"350000" if who is Who.REGULATOR else "440000"}
+    elif name == "read_figures":
+        firms = {r["enterprise"] for r in items}
+        if who is Who.ENTERPRISE:
+            assert firms == {w.ids["maker"]}
+        elif who is Who.OTHER_ENTERPRISE:
+            assert firms <= {w.ids["other"]}
+        else:
+            wanted = "350000" if who is Who.REGULATOR else "440000"
+            assert {r["province"] for r in items} <= {wanted}
     else:  # pragma: no cover - a new scoped route needs its check here
         raise AssertionError(f"no scope check for {name}")
 

@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -26,10 +27,12 @@ from starlette.responses import HTMLResponse
 
 import battrace
 from battrace.api import (
+    alert_routes,
     battery_routes,
     enterprise_routes,
     epcis_routes,
     event_routes,
+    figure_routes,
     log_routes,
 )
 from battrace.api.context import ApiContext, log_options
@@ -40,6 +43,10 @@ from battrace.api.storage import StoreAccess
 from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
 from battrace.store import Store
+from battrace.supervision.config import load_settings as load_rule_settings
+from battrace.supervision.incremental import AlertUpdater
+from battrace.supervision.service import sweep
+from battrace.web import routes as web_routes
 
 LOGGER = logging.getLogger(__name__)
 DOCS_ASSETS = "/docs-assets"
@@ -101,6 +108,39 @@ async def publish_checkpoints(context: ApiContext, every_seconds: float) -> None
             LOGGER.exception("publishing the periodic checkpoint failed")
 
 
+def update_alerts_now(context: ApiContext) -> dict[str, int]:
+    """Bring the alerts of every battery touched since the last update up to date."""
+    if context.alerts is None:
+        return {}
+    with context.access.writing() as store:
+        return context.alerts.flush(store)
+
+
+def sweep_now(context: ApiContext) -> dict[str, Any]:
+    """A full sweep: evaluated on its own connection, reconciled through the writer."""
+    settings = context.alerts.settings if context.alerts is not None else None
+    with context.access.reading() as reader:
+        return sweep(reader, settings=settings, writing=context.access.writing).to_dict()
+
+
+async def supervise(context: ApiContext, every_seconds: float, sweep_seconds: float) -> None:
+    """Every ``every_seconds``: update the alerts of what new events touched; every
+    ``sweep_seconds`` (and once at start): a full sweep, which also judges the deadlines that
+    ran out without any new event. A failure is logged and the loop goes on."""
+    next_sweep = 0.0
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            if loop.time() >= next_sweep:
+                next_sweep = loop.time() + sweep_seconds
+                await asyncio.to_thread(sweep_now, context)
+            else:
+                await asyncio.to_thread(update_alerts_now, context)
+        except Exception:  # keep supervising after a passing failure (e.g. a locked database)
+            LOGGER.exception("updating the supervision alerts failed")
+
+
 def create_app(
     database: str | Callable[[], Store] | None = None, settings: Settings | None = None
 ) -> FastAPI:
@@ -123,18 +163,33 @@ def create_app(
         target = database if database is not None else config.database_target
         access = StoreAccess(target, readers=config.api_readers, prepare=prepare)
 
-    reports = GroupWriter(access, lambda: log_options(config), config.api_idempotency_hours)
-    context = ApiContext(config, access, reports)
+    updater = AlertUpdater(settings=load_rule_settings(config.supervision_rules))
+    reports = GroupWriter(
+        access,
+        lambda: {**log_options(config), "sinks": [updater]},
+        config.api_idempotency_hours,
+    )
+    context = ApiContext(config, access, reports, updater)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        publisher = asyncio.create_task(publish_checkpoints(context, config.checkpoint_seconds))
+        tasks = [
+            asyncio.create_task(publish_checkpoints(context, config.checkpoint_seconds)),
+            asyncio.create_task(
+                supervise(
+                    context,
+                    config.supervision_seconds,
+                    config.supervision_sweep_hours * 3600,
+                )
+            ),
+        ]
         try:
             yield
         finally:
-            publisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await publisher
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             context.reports.close()
             access.close()
 
@@ -155,9 +210,13 @@ def create_app(
         battery_routes.router,
         event_routes.router,
         epcis_routes.router,
+        alert_routes.router,
+        figure_routes.router,
     ):
         app.include_router(router)
     _add_docs(app)
+    app.include_router(web_routes.router)  # the dashboard's pages under /ui (docs/dashboard.md)
+    app.mount(web_routes.STATIC_URL, StaticFiles(directory=web_routes.STATIC_DIR), name="ui-static")
     return app
 
 

@@ -13,6 +13,7 @@ from battrace.services import log as log_service
 
 if TYPE_CHECKING:  # group_commit answers through idempotency, which needs this module
     from battrace.api.group_commit import GroupWriter
+    from battrace.supervision.incremental import AlertUpdater
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +21,14 @@ class ApiContext:
     settings: Settings
     access: StoreAccess
     reports: GroupWriter  # the group-commit writer of single-event reports
+    alerts: AlertUpdater | None = None  # notes what accepted events touch (supervision)
 
     def log_options(self) -> dict[str, Any]:
-        return log_options(self.settings)
+        """Keyword arguments for every ``report_events`` call of the API."""
+        options = log_options(self.settings)
+        if self.alerts is not None:
+            options["sinks"] = [self.alerts]
+        return options
 
 
 def log_options(settings: Settings) -> dict[str, Any]:

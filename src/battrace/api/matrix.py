@@ -84,6 +84,7 @@ _WRITE_AS = (U, Y, F, F, F, F)  # only the enterprise itself
 _LIST = (U, OWN, OWN, OWN, OWN, Y)
 _E = "/api/v1/enterprises/{enterprise_id}"
 _B = "/api/v1/batteries/{code}"
+_A = "/api/v1/alerts/{alert_id}"
 
 ROUTES: tuple[RouteAccess, ...] = (
     RouteAccess("health", "GET", "/health", "Liveness and database check", 200, _ALL),
@@ -158,6 +159,16 @@ ROUTES: tuple[RouteAccess, ...] = (
         "report_events", "POST", "/api/v1/events/batch", "Report events in bulk", 201, _WRITE_AS
     ),
     RouteAccess("read_event", "GET", "/api/v1/events/{event_id}", "An event", 200, _READ),
+    # supervision alerts: "the enterprise" is the one an alert is about, "provincial regulator"
+    # governs the alert's province
+    RouteAccess("list_alerts", "GET", "/api/v1/alerts", "List alerts", 200, _LIST),
+    RouteAccess("read_alert", "GET", _A, "An alert with its history", 200, _READ),
+    RouteAccess(
+        "acknowledge_alert", "POST", _A + "/acknowledge", "Acknowledge an alert", 200, _MANAGE
+    ),
+    RouteAccess("resolve_alert", "POST", _A + "/resolve", "Resolve an alert", 200, _MANAGE),
+    RouteAccess("reopen_alert", "POST", _A + "/reopen", "Reopen a resolved alert", 200, _MANAGE),
+    RouteAccess("read_figures", "GET", "/api/v1/figures/{kind}", "Compliance figures", 200, _LIST),
 )
 
 BY_NAME: dict[str, RouteAccess] = {r.name: r for r in ROUTES}

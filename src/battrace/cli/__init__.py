@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import sys
 
-from battrace.cli import codes, enterprises, events, log, serve, simulate, tokens
+from battrace.cli import (
+    alerts,
+    codes,
+    enterprises,
+    events,
+    export,
+    log,
+    serve,
+    simulate,
+    tokens,
+)
 from battrace.cli.common import app, err, print_json
+from battrace.cli.figures import figures_app
 from battrace.errors import BattraceError
 
 # the command modules register their commands on the apps when imported
-COMMAND_MODULES = (codes, enterprises, events, log, serve, simulate, tokens)
+COMMAND_MODULES = (alerts, codes, enterprises, events, export, log, serve, simulate, tokens)
+app.add_typer(figures_app)  # battrace figures KIND
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,8 @@ from battrace.services import demo as demo_service
 from battrace.services import importing, queries
 from battrace.services import keys as keys_service
 from battrace.services.reporting import report_event
+from battrace.supervision.config import load_settings as load_rule_settings
+from battrace.supervision.incremental import AlertUpdater
 
 
 @app.command()
@@ -161,6 +163,9 @@ def import_events_file(
             items = importing.read_file(first_pass, fmt_name, kind)
             datas = (i.data for i in items if isinstance(i.data, dict))
             signed = keys_service.sign_events(signer[0], signer[1], datas)
+    # the alerts of the batteries the import touched are brought up to date at the end (also
+    # after a failed batch: the batches before it are in)
+    updater = AlertUpdater(settings=load_rule_settings(settings.supervision_rules))
     with cli_store(db) as store, progress_bar(show) as progress:
         task = progress.add_task("importing", total=None)
         stream = sys.stdin.buffer if stdin else file.open("rb")
@@ -172,15 +177,21 @@ def import_events_file(
                 chunk_size=settings.import_chunk,
                 on_progress=lambda n: progress.update(task, completed=n),
                 signed=signed,
+                sinks=[updater],
                 **log_options(),
             )
         finally:
             if not stdin:
                 stream.close()
+            alerts = updater.flush(store)
     if json:
-        print_json(outcome.to_dict())
+        print_json({**outcome.to_dict(), "alerts": alerts})
     else:
         out.print(f"imported {outcome.accepted} events in {outcome.batches} batch(es)")
+        if alerts:
+            out.print(
+                f"alerts: {alerts.get('opened', 0)} opened, {alerts.get('cleared', 0)} cleared"
+            )
 
 
 @app.command()

@@ -24,10 +24,14 @@ def serve(
     import uvicorn
 
     from battrace.api import create_app
+    from battrace.web.routes import web_state
 
     settings = load_settings(api_host=host, api_port=str(port) if port is not None else None)
     target = db if db is not None else settings.database_target
     application = create_app(target, settings)
+    # start computing the dashboard's national figures now, in the background, so that the
+    # first visitor does not wait for them
+    web_state(application)
     err.print(
         f"battrace API on http://{settings.api_host}:{settings.api_port} ({target}); docs at /docs",
         markup=False,

@@ -11,6 +11,12 @@ so memory stays bounded whatever the input size.
 
 Hooks: an :class:`EventSink` sees every chunk of accepted events inside the transaction before it
 commits; the tamper-evident log appends its leaves there.
+
+Refused reports: when an item breaks a state, custody or identity rule (``RuleViolation``,
+``NotFoundError``, ``ConflictError``; not a format or signature error), the batch is rolled
+back as always, then that item alone is recorded in ``rejections`` in its own short write
+transaction (after the caller's own transaction, when the batch ran inside one), so that
+supervision sees attempts the platform refused. Accepted batches pay nothing for this.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
 import pydantic
 
 from battrace.domain.entities import BatteryState, Enterprise
@@ -40,7 +47,7 @@ from battrace.errors import ValidationError as FieldError
 from battrace.services.keys import SignatureCheck, SignedSubmission
 from battrace.services.log import CheckpointPolicy, LogAppender
 from battrace.store.base import Store
-from battrace.store.rows import EventRow, db_time
+from battrace.store.rows import EventRow, RejectionRow, db_time, json_text
 from battrace.store.writes import WriteTransaction
 
 DEFAULT_CHUNK = 5_000
@@ -254,21 +261,28 @@ def report_events(
         sinks = [appender, *sinks]
     accepted = 0
     changed_total = 0
-    with store.write() as tx, _paused_gc() as sweep:
-        check.begin(tx)
-        batch = _Batch(store, tx, now, trust_reported_at, sinks, check)
-        start_id = batch.next_id
-        for number, chunk in enumerate(_chunks(items, chunk_size), start=1):
-            written, changed = batch.accept_chunk(chunk)
-            accepted += written
-            changed_total += changed
-            if number % _SWEEP_EVERY == 0:
-                sweep()
-            if on_progress is not None:
-                on_progress(accepted)
-        check.finish(tx, start_id, accepted)
-        for sink in sinks:
-            sink.before_commit(tx)
+    batch: _Batch | None = None
+    try:
+        with store.write() as tx, _paused_gc() as sweep:
+            check.begin(tx)
+            batch = _Batch(store, tx, now, trust_reported_at, sinks, check)
+            start_id = batch.next_id
+            for number, chunk in enumerate(_chunks(items, chunk_size), start=1):
+                written, changed = batch.accept_chunk(chunk)
+                accepted += written
+                changed_total += changed
+                if number % _SWEEP_EVERY == 0:
+                    sweep()
+                if on_progress is not None:
+                    on_progress(accepted)
+            check.finish(tx, start_id, accepted)
+            for sink in sinks:
+                sink.before_commit(tx)
+    except BatchError as exc:
+        # the batch's transaction is rolled back; the refused item is recorded on its own
+        if batch is not None and batch.refused is not None:
+            store.record_rejection(_rejection(batch.refused, exc.cause, now, trust_reported_at))
+        raise
     first_id = start_id if accepted else None
     return ReportResult(
         accepted=accepted,
@@ -304,6 +318,8 @@ class _Batch:
         self.sinks = sinks
         self.ctx = _BatchContext(tx, store)
         self.next_id = tx.next_event_id()
+        # the item refused for a state, custody or identity rule, to record after rollback
+        self.refused: tuple[SourceItem, EventIn] | None = None
 
     def _parse(
         self, chunk: list[tuple[int, SourceItem]]
@@ -349,6 +365,8 @@ class _Batch:
                     event = _resolve_correction(self.store, recent, event)
                 changed = apply_event(ctx, event, event_id)
             except BattraceError as exc:
+                if isinstance(exc, _RECORDED_REFUSALS):
+                    self.refused = (item, event)
                 raise BatchError(index, exc, line=item.line) from None
             for state in changed:
                 ctx.remember(state)
@@ -365,6 +383,50 @@ class _Batch:
         self.tx.save_batteries(dirty.values())
         ctx.forget_all()
         return len(rows), len(dirty)
+
+
+# refusals supervision sees (docs/supervision.md "Refused reports"): the rules of the state
+# machine, custody and identity; format errors and bad signatures are not recorded
+_RECORDED_REFUSALS = (RuleViolation, NotFoundError, ConflictError)
+
+
+def _rejection(
+    refused: tuple[SourceItem, EventIn],
+    cause: BattraceError,
+    now: Callable[[], datetime],
+    trust_reported_at: bool,
+) -> RejectionRow:
+    """The record of a refused item: its parsed envelope, the rule, the event as sent."""
+    item, event = refused
+    # importing history (trusted report times): the refusal happened when it was reported
+    received = event.reported_at if trust_reported_at and event.reported_at else now()
+    sent: str | None = None
+    if isinstance(item.data, dict):
+        try:
+            sent = json_text(item.data)
+        except orjson.JSONEncodeError:  # nothing JSON can hold (a 65-bit integer ...)
+            sent = None
+    return RejectionRow(
+        id=0,
+        received_at=db_time(received),
+        actor=event.actor,
+        type=event.type.value,
+        batteries=event.batteries,
+        occurred_at=db_time(event.occurred_at),
+        rule=cause.rule or cause.code,
+        field=_refused_field(cause, event),
+        message=cause.message,
+        event=sent,
+    )
+
+
+def _refused_field(cause: BattraceError, event: EventIn) -> str | None:
+    """The field at fault; for a listed battery (``batteries``), which one (``batteries[i]``),
+    when the refusal names exactly one of them."""
+    if cause.field != "batteries":
+        return cause.field
+    named = [i for i, code in enumerate(event.batteries) if code in cause.message]
+    return f"batteries[{named[0]}]" if len(named) == 1 else cause.field
 
 
 def _parse_item(item: SourceItem, trust_reported_at: bool) -> EventIn:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from battrace.supervision.config import CHINA_MIN_RECOVERY, DEADLINES
+
 # --- sales and chemistry ------------------------------------------------------------------
 
 #: NEV sales by year, million vehicles, CAAM, exports included. *Reference* ("Scale").
@@ -226,8 +228,9 @@ DISPOSAL_SHARE: Final = 0.03
 #: the collection duty), or straight to the treating firm. *Assumed*.
 ROUTE_SHARES: Final = {"outlet": 0.80, "vehicle_maker": 0.08, "direct": 0.12}
 
-#: Minimum recovery by smelting, 2024 industry standard conditions. *Reference*.
-MIN_RECOVERY: Final = {"li": 0.90, "ni": 0.98, "co": 0.98, "mn": 0.98}
+#: Minimum recovery by smelting, 2024 industry standard conditions. *Reference*; the
+#: supervision rules' table.
+MIN_RECOVERY: Final = CHINA_MIN_RECOVERY
 #: Recovery drawn for a compliant recycler (uniform in the range). Li, Ni, Co, Mn stay at
 #: least half a point above the minimum so rounding never crosses it. *Assumed* otherwise.
 RECOVERY_RANGES: Final = {
@@ -248,19 +251,9 @@ RECOVERY_RANGES: Final = {
 #: Provisions): vehicle makers 15 after the conformity certificate; repairs and replacements,
 #: collection outlets (via the vehicle maker) 30; dismantlers 15; echelon firms 15; recyclers
 #: 30; sale likely 30 (Art. 9 not confirmed). Battery makers, importers and swap operators have
-#: no confirmed deadline: 15, 15 and 30 are *assumed*.
-DEADLINE_WORKING_DAYS: Final = {
-    "battery_maker": 15,
-    "vehicle_maker": 15,
-    "importer": 15,
-    "dealer": 30,
-    "repairer": 30,
-    "swap_operator": 30,
-    "collection_outlet": 30,
-    "dismantler": 15,
-    "echelon_firm": 15,
-    "recycler": 30,
-}
+#: no confirmed deadline: 15, 15 and 30 are *assumed*. The table is the supervision rules' own
+#: (``battrace.supervision.config.DEADLINES``), so the simulator and the rules never disagree.
+DEADLINE_WORKING_DAYS: Final = DEADLINES
 #: A report this many calendar days after the fact or more is late under every deadline above,
 #: whatever the holidays (30 working days never exceed 50 calendar days). On-time reports
 #: come at most ON_TIME_MAX_DAYS calendar days after the fact, which never exceeds 15 working

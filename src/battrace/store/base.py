@@ -11,8 +11,9 @@ batteries it changes and its log leaf commit together or not at all. Row mapping
 from __future__ import annotations
 
 import abc
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,23 +30,30 @@ from battrace.domain.entities import (
 )
 from battrace.store.connection import Connection
 from battrace.store.rows import (
+    ALERT_COLUMNS,
+    ALERT_HISTORY_COLUMNS,
     BATTERY_COLUMNS,
     ENTERPRISE_SELECT,
     EVENT_COLUMNS,
     KEY_COLUMNS,
+    REJECTION_COLUMNS,
     TOKEN_COLUMNS,
     Checkpoint,
     EventRow,
+    RejectionRow,
     Row,
     Submission,
     battery_from_row,
     enterprise_from_row,
     key_from_row,
+    rejection_from_row,
     today_in_china,
     token_from_row,
 )
 from battrace.store.schema import SCHEMA_VERSION, migration_statements
 from battrace.store.writes import WriteTransaction, read_leaves, read_log_nodes, read_log_size
+
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,24 @@ class BatteryFilter:
     limit: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """Filters for :meth:`Store.list_alerts`; ``None`` means any. Values are as stored
+    (``province`` a province code such as ``350000``)."""
+
+    rule: str | None = None
+    status: str | None = None
+    severity: str | None = None
+    battery: str | None = None
+    enterprise: str | None = None
+    province: str | None = None
+    after: str | None = None  # cursor: the last id of the previous page
+    limit: int = 100
+
+
+ALERT_GROUPS = ("rule", "severity", "status", "province")
+
+
 class Store(abc.ABC):
     """One database holding enterprises, events and the battery states they fold into."""
 
@@ -71,6 +97,8 @@ class Store(abc.ABC):
     _open_tx: WriteTransaction | None = None
     _tx_thread: int | None = None
     _tx_depth: int = 0
+    # refused reports recorded while a write was open, written once it has ended
+    _deferred_rejections: list[RejectionRow] | None = None
 
     @abc.abstractmethod
     def _connection(self) -> Connection: ...
@@ -131,13 +159,121 @@ class Store(abc.ABC):
             finally:
                 self._tx_depth -= 1
             return
-        with self._write_transaction() as conn:
-            tx = WriteTransaction(conn)
-            self._open_tx, self._tx_thread = tx, me
-            try:
-                yield tx
-            finally:
-                self._open_tx, self._tx_thread = None, None
+        try:
+            with self._write_transaction() as conn:
+                tx = WriteTransaction(conn)
+                self._open_tx, self._tx_thread = tx, me
+                try:
+                    yield tx
+                finally:
+                    self._open_tx, self._tx_thread = None, None
+        finally:
+            if self._deferred_rejections is not None:
+                self._write_deferred_rejections()
+
+    # -- refused reports -----------------------------------------------------------------------
+    def record_rejection(self, rejection: RejectionRow) -> None:
+        """Record a refused report in its own short write transaction.
+
+        Called inside a write of this thread (a report refused in a savepoint of the API's
+        request transaction, or of a group commit), it is written right after that
+        transaction ends, whether it commits or rolls back: a refusal is a fact even when the
+        request that carried it writes nothing. Recording is best effort: a failure is logged
+        and never changes the answer to the report.
+        """
+        if self._open_tx is not None and self._tx_thread == threading.get_ident():
+            if self._deferred_rejections is None:
+                self._deferred_rejections = []
+            self._deferred_rejections.append(rejection)
+            return
+        self._write_rejections([rejection])
+
+    def _write_deferred_rejections(self) -> None:
+        pending = self._deferred_rejections or []
+        self._deferred_rejections = None
+        if pending:
+            self._write_rejections(pending)
+
+    def _write_rejections(self, rows: list[RejectionRow]) -> None:
+        try:
+            with self.write() as tx:
+                tx.insert_rejections(rows)
+        except Exception:  # best effort: the refusal itself has been answered
+            LOGGER.exception("recording %d refused report(s) failed", len(rows))
+
+    def rejections(
+        self,
+        rules: Collection[str] | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[RejectionRow]:
+        """Refused reports with id above ``after_id`` (of ``rules`` if given), by id."""
+        sql = f"SELECT {REJECTION_COLUMNS} FROM rejections WHERE id > ?"
+        params: list[Any] = [after_id]
+        if rules is not None:
+            clause, extra = self._connection().codes_clause("rule", list(rules))
+            sql += f" AND {clause}"
+            params.extend(extra)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [rejection_from_row(r) for r in self._connection().query(sql, params)]
+
+    # -- alerts (mapped to objects by battrace.supervision.alerts) -----------------------------
+    def alert(self, alert_id: str) -> Row | None:
+        """The alert's row (columns as :data:`~battrace.store.rows.ALERT_COLUMNS`)."""
+        rows = self._connection().query(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)
+        )
+        return rows[0] if rows else None
+
+    def alert_history(self, alert_id: str) -> list[Row]:
+        """Its changes of status, oldest first (columns as ``ALERT_HISTORY_COLUMNS``)."""
+        return self._connection().query(
+            f"SELECT {ALERT_HISTORY_COLUMNS} FROM alert_history WHERE alert_id = ? ORDER BY id",
+            (alert_id,),
+        )
+
+    def _alert_where(self, values: Sequence[tuple[str, str | None]]) -> tuple[str, list[Any]]:
+        where = [f"{column} = ?" for column, value in values if value is not None]
+        params: list[Any] = [value for _, value in values if value is not None]
+        return (" WHERE " + " AND ".join(where) if where else ""), params
+
+    def list_alerts(self, f: AlertFilter) -> list[Row]:
+        """A page of alerts matching every filter given, by id."""
+        sql, params = self._alert_where(
+            (
+                ("rule", f.rule),
+                ("status", f.status),
+                ("severity", f.severity),
+                ("battery", f.battery),
+                ("enterprise", f.enterprise),
+                ("province", f.province),
+            )
+        )
+        if f.after is not None:
+            sql += (" AND" if sql else " WHERE") + " id > ?"
+            params.append(f.after)
+        params.append(f.limit)
+        return self._connection().query(
+            f"SELECT {ALERT_COLUMNS} FROM alerts{sql} ORDER BY id LIMIT ?", params
+        )
+
+    def count_alerts(
+        self, group_by: str, status: str | None = None, province: str | None = None
+    ) -> list[tuple[str | None, int]]:
+        """``(value, count)`` of alerts per value of ``group_by`` (one of
+        :data:`ALERT_GROUPS`), of ``status`` and ``province`` if given."""
+        if group_by not in ALERT_GROUPS:
+            raise ValueError(f"cannot group alerts by {group_by}")
+        where, params = self._alert_where((("status", status), ("province", province)))
+        rows = self._connection().query(
+            f"SELECT {group_by}, COUNT(*) FROM alerts{where} GROUP BY {group_by}"
+            f" ORDER BY {group_by}",
+            params,
+        )
+        return [(r[0], int(r[1])) for r in rows]
 
     # -- reads ---------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:

@@ -247,3 +247,80 @@ class IdempotentAnswer:
     status: int
     response: bytes
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionRow:
+    """A report the platform refused for a state, custody or identity rule, as stored.
+
+    ``id`` is given by the store (0 on a row not yet written); ``event`` is the canonical
+    JSON of the event as sent, when it was sent as JSON.
+    """
+
+    id: int
+    received_at: str
+    actor: str | None
+    type: str | None
+    batteries: tuple[str, ...]
+    occurred_at: str | None
+    rule: str
+    field: str | None
+    message: str
+    event: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "received_at": self.received_at,
+            "actor": self.actor,
+            "type": self.type,
+            "batteries": list(self.batteries),
+            "occurred_at": self.occurred_at,
+            "rule": self.rule,
+            "field": self.field,
+            "message": self.message,
+            "event": orjson.loads(self.event) if self.event is not None else None,
+        }
+
+    def db_values(self) -> Row:
+        return (
+            self.received_at,
+            self.actor,
+            self.type,
+            json_text(list(self.batteries)),
+            self.occurred_at,
+            self.rule,
+            self.field,
+            self.message,
+            self.event,
+        )
+
+
+REJECTION_COLUMNS = (
+    "id, received_at, actor, type, batteries, occurred_at, rule, field, message, event"
+)
+
+
+def rejection_from_row(row: Row) -> RejectionRow:
+    return RejectionRow(
+        id=int(row[0]),
+        received_at=row[1],
+        actor=row[2],
+        type=row[3],
+        batteries=tuple(orjson.loads(row[4])),
+        occurred_at=row[5],
+        rule=row[6],
+        field=row[7],
+        message=row[8],
+        event=row[9],
+    )
+
+
+# alerts are mapped to objects by battrace.supervision.alerts (the store does not depend on
+# supervision); rows come in this column order
+ALERT_COLUMNS = (
+    "id, rule, severity, status, battery, enterprise, province, subject, evidence, detail, day,"
+    " first_seen, last_seen, found, acknowledged_by, acknowledged_at, resolved_by, resolved_at,"
+    " comment"
+)
+ALERT_HISTORY_COLUMNS = "id, alert_id, at, status, by_whom, comment"

@@ -151,6 +151,59 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (enterprise_id, key)
         )""",
     ],
+    [
+        # supervision (docs/supervision.md): what the rules found, as alerts with a lifecycle
+        """CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,              -- the finding's id: 16 hex of SHA-256(identity)
+            rule TEXT NOT NULL,               -- the rule that found it
+            severity TEXT NOT NULL,           -- low / medium / high / critical
+            status TEXT NOT NULL,             -- open / acknowledged / resolved
+            battery TEXT,                     -- the battery concerned, if one
+            enterprise TEXT,                  -- the enterprise concerned, if one
+            province TEXT,                    -- GB/T 2260 province where it happened
+            subject TEXT NOT NULL,            -- tells two breaches of one rule and party apart
+            evidence TEXT NOT NULL,           -- JSON array of the ids of the events showing it
+            detail TEXT NOT NULL,             -- what was found, for people
+            day TEXT,                         -- ISO date it became a breach
+            first_seen TEXT NOT NULL,         -- the evaluation that first found it ...
+            last_seen TEXT NOT NULL,          -- ... and the latest that found it
+            found INTEGER NOT NULL,           -- 1 while the latest evaluation finds it, else 0
+            acknowledged_by TEXT,             -- credit code of the regulator, while acknowledged
+            acknowledged_at TEXT,
+            resolved_by TEXT,                 -- a regulator, or 'system' (no longer found)
+            resolved_at TEXT,
+            comment TEXT                      -- of the latest change of status
+        )""",
+        "CREATE INDEX alerts_status_rule ON alerts (status, rule)",
+        "CREATE INDEX alerts_battery ON alerts (battery)",
+        "CREATE INDEX alerts_enterprise ON alerts (enterprise)",
+        "CREATE INDEX alerts_province ON alerts (province)",
+        # every change of an alert's status, oldest first
+        """CREATE TABLE alert_history (
+            id {serial},
+            alert_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            status TEXT NOT NULL,             -- the status the alert entered
+            by_whom TEXT,                     -- credit code of the regulator, or 'system'
+            comment TEXT
+        )""",
+        "CREATE INDEX alert_history_by_alert ON alert_history (alert_id)",
+        # reports the platform refused for a state, custody or identity rule (not for their
+        # format or signature), each in its own transaction after the batch was rolled back
+        """CREATE TABLE rejections (
+            id {serial},
+            received_at TEXT NOT NULL,        -- when the platform refused it
+            actor TEXT,                       -- the reporter it named
+            type TEXT,                        -- event type
+            batteries TEXT NOT NULL,          -- JSON array of the battery codes it listed
+            occurred_at TEXT,                 -- when the fact happened, as reported
+            rule TEXT NOT NULL,               -- the rule it broke
+            field TEXT,                       -- the field at fault
+            message TEXT NOT NULL,            -- the refusal, as the reporter got it
+            event TEXT                        -- canonical JSON of the event as sent, if JSON
+        )""",
+        "CREATE INDEX rejections_by_rule ON rejections (rule)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,12 +14,14 @@ from battrace.domain.entities import (
 )
 from battrace.store.connection import Connection
 from battrace.store.rows import (
+    ALERT_COLUMNS,
     BATTERY_COLUMNS,
     ENTERPRISE_COLUMNS,
     EVENT_COLUMNS,
     TOKEN_COLUMNS,
     EventRow,
     IdempotentAnswer,
+    RejectionRow,
     Row,
     Submission,
     battery_from_row,
@@ -251,6 +253,120 @@ class WriteTransaction:
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
         self._conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- refused reports -----------------------------------------------------------------------
+    def insert_rejections(self, rows: Sequence[RejectionRow]) -> None:
+        """Record refused reports (their ``id`` is ignored: the store numbers them)."""
+        self._conn.executemany(
+            "INSERT INTO rejections (received_at, actor, type, batteries, occurred_at, rule,"
+            " field, message, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [r.db_values() for r in rows],
+        )
+
+    # -- alerts (battrace.supervision.alerts) --------------------------------------------------
+    def alert_scope_page(
+        self,
+        rules: Sequence[str],
+        batteries: Sequence[str] | None,
+        enterprises: Sequence[str] | None,
+        after: str,
+        limit: int,
+    ) -> list[Row]:
+        """``(id, status, found)`` of the alerts of ``rules`` in scope, by id, after ``after``.
+
+        The scope: alerts whose battery is in ``batteries`` (if given) or whose enterprise is
+        in ``enterprises`` and battery is NULL (if given); neither: every alert of ``rules``.
+        """
+        clause, params = self._conn.codes_clause("rule", rules)
+        where, scope_params = [clause], list(params)
+        parts: list[str] = []
+        if batteries is not None:
+            part, extra = self._conn.codes_clause("battery", batteries)
+            parts.append(part)
+            scope_params.extend(extra)
+        if enterprises is not None:
+            part, extra = self._conn.codes_clause("enterprise", enterprises)
+            parts.append(f"(battery IS NULL AND {part})")
+            scope_params.extend(extra)
+        if parts:
+            where.append("(" + " OR ".join(parts) + ")")
+        return self._conn.query(
+            f"SELECT id, status, found FROM alerts WHERE {' AND '.join(where)} AND id > ?"
+            " ORDER BY id LIMIT ?",
+            [*scope_params, after, limit],
+        )
+
+    def alerts_by_id(self, ids: Sequence[str]) -> list[Row]:
+        """The stored alerts among ``ids`` (columns as :data:`ALERT_COLUMNS`), any order."""
+        if not ids:
+            return []
+        clause, params = self._conn.codes_clause("id", ids)
+        return self._conn.query(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {clause}", params)
+
+    def insert_alerts(self, rows: Sequence[Row]) -> None:
+        """New alerts, each a row of every column in :data:`ALERT_COLUMNS` order."""
+        self._conn.executemany(
+            f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ({', '.join('?' * 19)})", rows
+        )
+
+    def refresh_alerts(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        """Found again, status unchanged: ``(severity, evidence, detail, last_seen, id)``."""
+        self._conn.executemany(
+            "UPDATE alerts SET severity = ?, evidence = ?, detail = ?, last_seen = ?, found = 1"
+            " WHERE id = ?",
+            rows,
+        )
+
+    def reopen_found_alerts(self, rows: Sequence[tuple[str, str, str, str, str, str]]) -> None:
+        """Cleared by the system and found again:
+        ``(severity, evidence, detail, last_seen, comment, id)``; open once more."""
+        self._conn.executemany(
+            "UPDATE alerts SET status = 'open', severity = ?, evidence = ?, detail = ?,"
+            " last_seen = ?, found = 1, acknowledged_by = NULL, acknowledged_at = NULL,"
+            " resolved_by = NULL, resolved_at = NULL, comment = ? WHERE id = ?",
+            rows,
+        )
+
+    def clear_alerts(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """No longer found: ``(resolved_at, comment, id)``; resolved by the system."""
+        self._conn.executemany(
+            "UPDATE alerts SET status = 'resolved', found = 0, resolved_by = 'system',"
+            " resolved_at = ?, comment = ? WHERE id = ?",
+            rows,
+        )
+
+    def mark_alerts_not_found(self, ids: Sequence[str]) -> None:
+        self._conn.executemany("UPDATE alerts SET found = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def alert(self, alert_id: str) -> Row | None:
+        rows = self._conn.query(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        return rows[0] if rows else None
+
+    def set_alert_status(
+        self,
+        alert_id: str,
+        status: str,
+        *,
+        acknowledged: tuple[str | None, str | None],
+        resolved: tuple[str | None, str | None],
+        comment: str | None,
+    ) -> None:
+        """A person's change of status; ``acknowledged`` and ``resolved`` are (by, at)."""
+        self._conn.execute(
+            "UPDATE alerts SET status = ?, acknowledged_by = ?, acknowledged_at = ?,"
+            " resolved_by = ?, resolved_at = ?, comment = ? WHERE id = ?",
+            (status, *acknowledged, *resolved, comment, alert_id),
+        )
+
+    def insert_alert_history(
+        self, rows: Sequence[tuple[str, str, str, str | None, str | None]]
+    ) -> None:
+        """History entries ``(alert_id, at, status, by_whom, comment)``."""
+        self._conn.executemany(
+            "INSERT INTO alert_history (alert_id, at, status, by_whom, comment)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def read_log_nodes(

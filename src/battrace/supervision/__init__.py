@@ -1,0 +1,1 @@
+"""Supervision: alert rules and compliance figures over the event log."""

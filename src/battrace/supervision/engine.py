@@ -1,0 +1,512 @@
+"""Where supervision runs: the store's own database, or DuckDB over a Parquet export.
+
+Rules and figures (:mod:`.rules`, :mod:`.figures`) are written once as Ibis expressions over a
+small set of *fact tables* with plain typed columns. This module builds those tables on each
+engine from the stored event log:
+
+- ``sv_ev``: one row per event, with local (UTC+08:00) day numbers and the body fields the rules
+  read (VIN, the pack put in, the second-life product, recycler inputs and outputs);
+- ``sv_eb``: every (battery, event) pair, as ``event_batteries`` holds them;
+- ``sv_bat``: every battery with its folded state, mass and composition;
+- ``sv_rej``: reports the platform refused (rule breaches caught at the door);
+- small dimension tables made in Python: enterprise roles and provinces, whitelist periods, the
+  Chinese working-day calendar.
+
+Only the few expressions that decode the stored text (a JSON field, a timestamp's local day)
+differ per SQL dialect; they are the ``_Dialect`` templates below. Everything a rule says is in
+one place. Day numbers count days since 1970-01-01 in China Standard Time (no daylight saving),
+as :func:`battrace.supervision.calendar.day_number` does.
+
+A *scope* is the incremental path: :func:`scoped_engine` copies the events of some batteries
+(and a range of new event ids) out of the store into an in-memory DuckDB, where the same rules
+run over just what new events touched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta, timezone
+from pathlib import Path
+from typing import Any, Final
+
+import ibis
+import orjson
+import pyarrow as pa
+
+from battrace.domain.events import Material
+from battrace.domain.quantities import to_aware_datetime
+from battrace.errors import ValidationError
+from battrace.store.base import Store
+from battrace.supervision.calendar import day_number
+from battrace.supervision.tables import EXPORT_TABLES, LogTable, arrow_rows
+
+MATERIALS: Final = tuple(m.value for m in Material)
+CHINA_TIME: Final = timezone(timedelta(hours=8))
+DUCKDB_MEMORY: Final = "3GB"  # the most memory a DuckDB evaluation takes before spilling
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    name: str
+    day: str  # local day number of a stored UTC timestamp text column
+    text: str  # a JSON text field at a dotted path
+    number: str  # a JSON number (or numeric text) field at a dotted path
+    first: str  # the first element of a JSON array column
+    temp: str  # CREATE ... TABLE prefix for scratch tables
+    real: str  # the floating-point type's name
+
+
+def _sqlite_path(path: str) -> str:
+    return "$." + path
+
+
+def _pg_path(path: str) -> str:
+    return "{" + ",".join(path.split(".")) + "}"
+
+
+_SQLITE = _Dialect(
+    name="sqlite",
+    day="CAST(julianday(substr({c}, 1, 19)) + 8.0 / 24 - 2440587.5 AS INTEGER)",
+    # CAST everywhere: a table made by CREATE ... AS takes its column types from them
+    text="CAST({c} ->> '{p}' AS TEXT)",
+    number="CAST({c} ->> '{p}' AS REAL)",
+    first="CAST({c} ->> '$[0]' AS TEXT)",
+    temp="CREATE TEMP TABLE",
+    real="REAL",
+)
+_POSTGRES = _Dialect(
+    name="postgres",
+    day="FLOOR((EXTRACT(EPOCH FROM CAST(substr({c}, 1, 19) AS TIMESTAMP)) + 28800) / 86400)"
+    "::bigint",
+    text="(CAST({c} AS jsonb) #>> '{p}')",
+    number="CAST(CAST({c} AS jsonb) #>> '{p}' AS DOUBLE PRECISION)",
+    first="(CAST({c} AS jsonb) ->> 0)",
+    temp="CREATE TEMP TABLE",
+    real="DOUBLE PRECISION",
+)
+_DUCKDB = _Dialect(
+    name="duckdb",
+    day="CAST(FLOOR((epoch(CAST(substr({c}, 1, 19) AS TIMESTAMP)) + 28800) / 86400) AS BIGINT)",
+    text="json_extract_string({c}, '{p}')",
+    number="TRY_CAST(json_extract_string({c}, '{p}') AS DOUBLE)",
+    first="json_extract_string({c}, '$[0]')",
+    temp="CREATE TEMP TABLE",
+    real="DOUBLE",
+)
+
+
+def _path(dialect: _Dialect, path: str) -> str:
+    return _pg_path(path) if dialect.name == "postgres" else _sqlite_path(path)
+
+
+class _Sql:
+    """The dialect's decoding expressions, filled in."""
+
+    def __init__(self, dialect: _Dialect) -> None:
+        self.d = dialect
+
+    def day(self, column: str) -> str:
+        return self.d.day.format(c=column)
+
+    def text(self, column: str, path: str) -> str:
+        return self.d.text.format(c=column, p=_path(self.d, path))
+
+    def number(self, column: str, path: str) -> str:
+        return self.d.number.format(c=column, p=_path(self.d, path))
+
+    def first(self, column: str) -> str:
+        return self.d.first.format(c=column)
+
+
+def _when(sql: _Sql, types: tuple[str, ...], expression: str, kind: str) -> str:
+    """``expression`` for events of ``types`` only (NULL otherwise): most bodies hold none of
+    the fields, and decoding JSON is the costly part of building the facts."""
+    listed = ", ".join(f"'{t}'" for t in types)
+    return f"CAST(CASE WHEN e.type IN ({listed}) THEN {expression} END AS {kind})"
+
+
+_VIN_TYPES: Final = (
+    "installed",
+    "vehicle_sold",
+    "repaired",
+    "replaced",
+    "swapped",
+    "vehicle_scrapped",
+    "removed",
+)
+
+
+def _event_select(sql: _Sql, where: str) -> str:
+    real, text = sql.d.real, "TEXT" if sql.d.name != "duckdb" else "VARCHAR"
+    recycled = ("recycled",)
+    outputs = ",\n  ".join(
+        f"{_when(sql, recycled, sql.number('e.body', f'outputs.{m}'), real)} AS out_{m}"
+        for m in MATERIALS
+    )
+    return f"""SELECT e.id AS id, e.type AS type, e.actor AS actor,
+  e.counterparty AS counterparty, e.place AS place,
+  {sql.day("e.occurred_at")} AS occ_day,
+  {sql.day("e.reported_at")} AS rep_day,
+  {sql.first("e.batteries")} AS first_battery,
+  {_when(sql, _VIN_TYPES, sql.text("e.body", "vin"), text)} AS vin,
+  {_when(sql, ("replaced", "swapped"), sql.text("e.body", "new"), text)} AS new_code,
+  {_when(sql, ("repurposed",), sql.text("e.body", "product"), text)} AS product,
+  {_when(sql, ("repurposed",), sql.number("e.body", "spec.mass_kg"), real)} AS product_mass,
+  {_when(sql, recycled, sql.number("e.body", "input_mass_kg"), real)} AS input_mass,
+  {outputs}
+FROM events e {where}"""
+
+
+def _battery_select(sql: _Sql, where: str) -> str:
+    # composition is read for what was recycled or repurposed (mass balance, recovery)
+    treated = "b.state IN ('recycled', 'disposed', 'repurposed', 'dismantled')"
+    comps = ",\n  ".join(
+        f"CAST(CASE WHEN {treated} THEN"
+        f" COALESCE({sql.number('b.spec', f'composition.{m}')}, 0) END AS {sql.d.real})"
+        f" AS comp_{m}"
+        for m in MATERIALS
+    )
+    return f"""SELECT b.code AS code, b.level AS level, b.maker AS maker, b.state AS state,
+  b.holder AS holder, b.vin AS vin, b.province AS province, b.last_event AS last_event,
+  b.produced_event AS produced_event,
+  b.second_life AS second_life, {sql.text("b.spec", "chemistry")} AS chemistry,
+  {sql.number("b.spec", "mass_kg")} AS mass_kg,
+  {sql.number("b.spec", "energy_kwh")} AS energy_kwh,
+  {comps}
+FROM batteries b {where}"""
+
+
+def _rejection_select(sql: _Sql) -> str:
+    return f"""SELECT r.id AS id, r.actor AS actor, r.type AS type, r.rule AS rule,
+  r.field AS field, {sql.first("r.batteries")} AS battery,
+  {sql.day("r.received_at")} AS rec_day
+FROM rejections r"""
+
+
+_SQL_TYPES: Final = {"string": "TEXT", "int64": "BIGINT", "double": "DOUBLE PRECISION"}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The part of the log an incremental evaluation looks at: every event of ``batteries``
+    and the events with ids ``first_id`` .. ``last_id`` (new events naming no battery)."""
+
+    batteries: tuple[str, ...]
+    first_id: int
+    last_id: int
+
+
+class Engine:
+    """An Ibis connection holding the fact tables of one evaluation."""
+
+    def __init__(
+        self,
+        con: Any,
+        dialect: _Dialect,
+        temp_database: str | None,
+        scope: frozenset[str] | None = None,
+    ) -> None:
+        self.con = con
+        self.sql = _Sql(dialect)
+        self.dialect = dialect.name
+        self._temp = temp_database
+        self._tables: dict[str, Any] = {}
+        # the batteries a scoped engine holds every event of (None: the whole log)
+        self.scope = scope
+
+    # -- building -----------------------------------------------------------------------------
+    def _done(self, result: Any) -> None:
+        # SQLite and psycopg hand back a cursor to close; DuckDB hands back the connection
+        if self.dialect != "duckdb":
+            result.close()
+
+    def _run(self, statement: str) -> None:
+        self._done(self.con.raw_sql(statement))
+
+    def _fetch(self, statement: str) -> list[tuple[Any, ...]]:
+        result = self.con.raw_sql(statement)
+        try:
+            rows: list[tuple[Any, ...]] = list(result.fetchall())
+        finally:
+            self._done(result)
+        return rows
+
+    def rows(self, sql: str) -> list[dict[str, Any]]:
+        """The rows of a query, as dicts by column name."""
+        result = self.con.raw_sql(sql)
+        try:
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        finally:
+            self._done(result)
+
+    def _temp_table(self, name: str, select: str) -> None:
+        self._run(f"DROP TABLE IF EXISTS {name}")
+        self._run(f"{self.sql.d.temp} {name} AS {select}")
+
+    def _upload(self, name: str, table: pa.Table) -> None:
+        """A scratch table holding ``table`` (small: dimensions, a scope's codes)."""
+        self._run(f"DROP TABLE IF EXISTS {name}")
+        if self.dialect == "duckdb":  # DuckDB reads Arrow directly; executemany is slow there
+            raw = self.con.con
+            raw.register("sv_upload", table)
+            try:
+                raw.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM sv_upload")
+            finally:
+                raw.unregister("sv_upload")
+            return
+        columns = ", ".join(f"{col.name} {_SQL_TYPES[str(col.type)]}" for col in table.schema)
+        self._run(f"{self.sql.d.temp} {name} ({columns})")
+        if not table.num_rows:
+            return
+        mark = "%s" if self.dialect == "postgres" else "?"
+        marks = ", ".join([mark] * table.num_columns)
+        rows = list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+        raw = self.con.con
+        statement = f"INSERT INTO {name} VALUES ({marks})"
+        if self.dialect == "postgres":
+            with raw.cursor() as cur:
+                cur.executemany(statement, rows)
+        else:
+            raw.executemany(statement, rows)
+
+    def build(self, dimensions: dict[str, pa.Table]) -> None:
+        """(Re)build the fact tables from the engine's log tables."""
+        for name, table in dimensions.items():
+            self._upload(name, table)
+        self._tables.clear()
+        self._temp_table("sv_ev", _event_select(self.sql, ""))
+        self._temp_table("sv_eb", "SELECT code, event_id FROM event_batteries")
+        self._temp_table("sv_bat", _battery_select(self.sql, ""))
+        # every (battery, event) pair with the event's columns: most rules walk a battery's
+        # events in order, so the join is made once
+        self._temp_table(
+            "sv_seq",
+            "SELECT x.code AS code, e.id AS id, e.type AS type, e.actor AS actor,"
+            " e.counterparty AS counterparty, e.occ_day AS occ_day, e.vin AS vin,"
+            " e.new_code AS new_code, e.product AS product"
+            f" FROM {self._qualified('sv_eb')} x JOIN {self._qualified('sv_ev')} e"
+            " ON e.id = x.event_id",
+        )
+        self._temp_table("sv_rej", _rejection_select(self.sql))
+        if self.dialect == "duckdb":
+            return  # DuckDB scans and hashes; an index would only cost time to build
+        for index in (
+            "CREATE INDEX sv_seq_code ON sv_seq (code, occ_day, id)",
+            "CREATE INDEX sv_ev_id ON sv_ev (id)",
+            "CREATE INDEX sv_bat_code ON sv_bat (code)",
+            "CREATE INDEX sv_bat_vin ON sv_bat (vin)",
+        ):
+            self._run(index)
+
+    def _qualified(self, name: str) -> str:
+        return f"{self._temp}.{name}" if self._temp and self.dialect == "sqlite" else name
+
+    def table(self, name: str) -> Any:
+        """The Ibis table ``name`` (a fact or dimension table of this evaluation)."""
+        found = self._tables.get(name)
+        if found is None:
+            if self._temp is not None:
+                found = self.con.table(name, database=self._temp)
+            else:
+                found = self.con.table(name)
+            self._tables[name] = found
+        return found
+
+    # -- plain reads (small) ------------------------------------------------------------------
+    def enterprises(self) -> list[tuple[str, str, str]]:
+        """(id, JSON roles, province) of every enterprise."""
+        return [
+            (str(a), str(b), str(c))
+            for a, b, c in self._fetch("SELECT id, roles, province FROM enterprises")
+        ]
+
+    def whitelist(self) -> list[tuple[str, bool, date]]:
+        """(enterprise, listed, effective date) of every whitelist change, in order."""
+        rows = self._fetch(
+            "SELECT enterprise_id, listed, effective_date FROM whitelist_changes"
+            " ORDER BY enterprise_id, effective_date, id"
+        )
+        return [(str(e), bool(listed), date.fromisoformat(str(d)[:10])) for e, listed, d in rows]
+
+    def data_day(self) -> int | None:
+        """Local day number of the latest fact in the log (None when it is empty): the day the
+        data reaches, which is "today" on a live platform and the end of a historical load."""
+        rows = self._fetch("SELECT MAX(occurred_at) FROM events")
+        if not rows or rows[0][0] is None:
+            return None
+        latest = to_aware_datetime(str(rows[0][0])).astimezone(CHINA_TIME)
+        return day_number(latest.date())
+
+    def close(self) -> None:
+        disconnect = getattr(self.con, "disconnect", None)
+        if disconnect is not None:
+            disconnect()
+
+
+def store_engine(store: Store) -> Engine:
+    """An engine over the store's own database (SQLite file or PostgreSQL)."""
+    if store.location == ":memory:":
+        raise ValidationError(
+            "db: supervision reads the database through its own connection; an in-memory"
+            " SQLite database has none to share",
+            field="db",
+            rule="file_database",
+        )
+    if store.dialect == "sqlite":
+        con = ibis.sqlite.connect(store.location)
+        return Engine(con, _SQLITE, "temp")
+    con = ibis.connect(store.location)
+    return Engine(con, _POSTGRES, None)
+
+
+PARQUET_TABLES: Final = (
+    "events",
+    "event_batteries",
+    "batteries",
+    "enterprises",
+    "whitelist_changes",
+    "rejections",
+)
+
+
+def _copy(
+    store: Store, table: LogTable, where: str, params: list[Any], lean: bool = False
+) -> pa.Table:
+    """Rows of ``table`` as Arrow; ``lean`` leaves out the JSON no per-battery rule reads
+    (bodies of events without a rule field, specs of batteries not treated)."""
+    names = ", ".join(_LEAN.get(c, c) if lean else c for c, _ in table.columns)
+    rows = store._connection().query(f"SELECT {names} FROM {table.name} {where}", params)
+    return arrow_rows(table, rows)
+
+
+_BODY_TYPES: Final = (*_VIN_TYPES, "repurposed", "recycled")
+_LEAN: Final = {
+    "body": "CASE WHEN type IN ("
+    + ", ".join(f"'{t}'" for t in _BODY_TYPES)
+    + ") THEN body ELSE '{}' END AS body",
+    "spec": "CASE WHEN state IN ('recycled', 'disposed', 'repurposed', 'dismantled')"
+    " THEN spec ELSE '{}' END AS spec",
+}
+
+
+def _in_chunks(
+    store: Store, table: LogTable, column: str, values: list[Any], extra: str = ""
+) -> list[pa.Table]:
+    conn = store._connection()
+    parts = []
+    for start in range(0, len(values), _CHUNK):
+        clause, params = conn.codes_clause(column, values[start : start + _CHUNK])
+        parts.append(_copy(store, table, f"WHERE {clause}{extra}", params, lean=True))
+    return parts or [arrow_rows(table, [])]
+
+
+#: event types the per-battery rules follow through a battery's history
+_HISTORY: Final = ", ".join(
+    f"'{t}'"
+    for t in (
+        "installed",
+        "replaced",
+        "swapped",
+        "removed",
+        "vehicle_scrapped",
+        "shipped",
+        "received",
+        "collected",
+        "repurposed",
+        "recycled",
+    )
+)
+
+
+_CHUNK: Final = 20_000
+
+
+def scoped_engine(store: Store, scope: Scope) -> Engine:
+    """An engine on an in-memory DuckDB holding every event of ``scope``'s batteries, of the
+    packs bound to the same vehicles, and the new events ``first_id .. last_id``; with the
+    enterprises, the whitelist and the refused reports. Reads go through the store's indexes
+    (battery code, event id), so the cost follows the scope, not the log. Only the per-battery
+    rules may run on it: JSON no such rule reads is left out."""
+    tables = {t.name: t for t in EXPORT_TABLES}
+    new_events = _copy(
+        store,
+        tables["events"],
+        "WHERE id BETWEEN ? AND ?",
+        [scope.first_id, scope.last_id],
+        lean=True,
+    )
+    codes = set(scope.batteries)
+    vins = {
+        v
+        for body in new_events.column("body").to_pylist()
+        if isinstance(v := orjson.loads(body).get("vin"), str)
+    }
+    listed = _in_chunks(store, tables["batteries"], "code", sorted(codes))
+    for part in listed:
+        vins.update(v for v in part.column("vin").to_pylist() if v)
+    sharing = _in_chunks(store, tables["batteries"], "vin", sorted(vins))
+    for part in sharing:
+        codes.update(part.column("code").to_pylist())
+    batteries = pa.concat_tables([*listed, *sharing])
+    ordered = sorted(codes)
+    links = pa.concat_tables(_in_chunks(store, tables["event_batteries"], "code", ordered))
+    fresh = range(scope.first_id, scope.last_id + 1)
+    # older events: those of the types a per-battery rule follows (a late report is judged on
+    # the new event alone), and each battery's last event (how long it has been quiet)
+    last = set(batteries.column("last_event").to_pylist())
+    ids = sorted(i for i in set(links.column("event_id").to_pylist()) if i not in fresh)
+    older = _in_chunks(store, tables["events"], "id", ids, f" AND (type IN ({_HISTORY}))")
+    quiet = sorted(i for i in last if i not in fresh and i is not None)
+    older += _in_chunks(store, tables["events"], "id", quiet, f" AND type NOT IN ({_HISTORY})")
+    events = pa.concat_tables([new_events, *older])
+    data = {
+        "events": events,
+        "event_batteries": links,
+        "batteries": batteries,
+        "enterprises": _copy(store, tables["enterprises"], "", []),
+        "whitelist_changes": _copy(store, tables["whitelist_changes"], "", []),
+        "rejections": _copy(store, tables["rejections"], "", []),
+    }
+    con = ibis.duckdb.connect()
+    raw = con.con
+    for name, table in data.items():
+        raw.register(f"{name}_arrow", table)
+        # a pack found by code and by VIN is copied twice: keep one row
+        unique = "DISTINCT " if name == "batteries" else ""
+        raw.execute(f"CREATE TABLE {name} AS SELECT {unique}* FROM {name}_arrow")
+        raw.unregister(f"{name}_arrow")
+    return Engine(con, _DUCKDB, None, frozenset(codes))
+
+
+def parquet_engine(directory: str | Path, *, threads: int | None = None) -> Engine:
+    """An engine on DuckDB (in memory) over a Parquet export made by :mod:`.export`."""
+    root = Path(directory)
+    missing = [t for t in PARQUET_TABLES if not (root / t).is_dir()]
+    if missing:
+        raise ValidationError(
+            f"parquet: {root} is not a battrace Parquet export (missing {', '.join(missing)})",
+            field="parquet",
+            rule="export_layout",
+        )
+    con = ibis.duckdb.connect(temp_directory=tempfile.gettempdir())
+    # DuckDB takes 80 % of the machine's memory by default; past this it spills to disk
+    con.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    if threads is not None:
+        con.raw_sql(f"SET threads = {int(threads)}")
+    for table in PARQUET_TABLES:
+        pattern = str(root / table / "*.parquet").replace("'", "''")
+        con.raw_sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{pattern}')")
+    return Engine(con, _DUCKDB, None)
+
+
+__all__ = [
+    "MATERIALS",
+    "PARQUET_TABLES",
+    "Engine",
+    "Scope",
+    "parquet_engine",
+    "scoped_engine",
+    "store_engine",
+]

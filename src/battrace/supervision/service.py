@@ -1,0 +1,369 @@
+"""Supervision as a service: evaluate the rules, keep the alerts, on one engine or another.
+
+- :func:`evaluate` runs rules on an :class:`~battrace.supervision.engine.Engine` and returns
+  their :class:`~battrace.supervision.findings.Finding` rows (nothing is written);
+- :func:`sweep` recomputes every alert of a store (on the store's own database, or on DuckDB
+  over a Parquet export) and reconciles the store's alerts with what it found;
+- :func:`update_alerts` is the incremental path: after new events it re-evaluates the
+  per-battery rules over the batteries they touched only.
+
+The evaluation day (``as_of``) defaults to the day of the latest report in the log: a live
+platform's "today", and for historical data (an import, a simulation) the day the data ends.
+Rules that wait for something (collection, receipt) judge against it.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from battrace.errors import ValidationError
+from battrace.supervision.calendar import (
+    day_number,
+    default_calendar,
+    from_day_number,
+)
+from battrace.supervision.config import RuleSettings, load_settings
+from battrace.supervision.engine import (
+    Engine,
+    Scope,
+    parquet_engine,
+    scoped_engine,
+    store_engine,
+)
+from battrace.supervision.findings import Finding
+from battrace.supervision.rules import BATTERY_RULES, RULES, Facts
+
+ENGINES = ("store", "duckdb")
+
+
+def settings_from_env() -> RuleSettings:
+    """The rule settings named by ``BATTRACE_SUPERVISION_RULES`` (defaults when unset)."""
+    from battrace.config import load_settings as load_platform_settings
+
+    return load_settings(load_platform_settings().supervision_rules)
+
+
+def _dimensions(engine: Engine, settings: RuleSettings) -> tuple[dict[str, pa.Table], int | None]:
+    """The small tables made in Python: roles, provinces, deadlines, whitelist periods and
+    the calendar; also the day the first firm entered the whitelist."""
+    enterprises = engine.enterprises()
+    role_rows: list[tuple[str, str]] = []
+    deadline: dict[str, int] = {}
+    for ent, roles_json, _ in enterprises:
+        roles = orjson.loads(roles_json)
+        for role in roles:
+            role_rows.append((ent, role))
+            days = settings.deadlines.get(role)
+            if days is not None:
+                deadline[ent] = min(days, deadline.get(ent, days))
+    treating = sorted({e for e, r in role_rows if r in settings.treating_roles})
+    calendar = default_calendar()
+    last = day_number(calendar.last)
+    periods: list[tuple[str, int, int]] = []
+    first_listing: int | None = None
+    open_since: dict[str, int] = {}
+    for ent, listed, when in engine.whitelist():
+        day = day_number(when)
+        if listed:
+            open_since.setdefault(ent, day)
+            first_listing = day if first_listing is None else min(first_listing, day)
+        elif ent in open_since:
+            periods.append((ent, open_since.pop(ent), day))
+    periods.extend((ent, start, last + 1) for ent, start in open_since.items())
+    tables = {
+        "sv_role": pa.table(
+            {
+                "enterprise": pa.array([e for e, _ in role_rows], pa.string()),
+                "role": pa.array([r for _, r in role_rows], pa.string()),
+            }
+        ),
+        "sv_treating": pa.table({"enterprise": pa.array(treating, pa.string())}),
+        "sv_deadline": pa.table(
+            {
+                "enterprise": pa.array(list(deadline), pa.string()),
+                "days": pa.array(list(deadline.values()), pa.int64()),
+            }
+        ),
+        "sv_listed": pa.table(
+            {
+                "enterprise": pa.array([p[0] for p in periods], pa.string()),
+                "from_day": pa.array([p[1] for p in periods], pa.int64()),
+                "to_day": pa.array([p[2] for p in periods], pa.int64()),
+            }
+        ),
+        "sv_cal": _calendar_table(),
+    }
+    return tables, first_listing
+
+
+@functools.cache
+def _calendar_table() -> pa.Table:
+    """The working-day calendar as a table: day number, working-day index, whether a working
+    day, whether the year's schedule is provisional, and the year."""
+    rows = default_calendar().rows()
+    return pa.table(
+        {
+            "day": pa.array([r.day for r in rows], pa.int64()),
+            "wd": pa.array([r.workday_index for r in rows], pa.int64()),
+            "workday": pa.array([int(r.workday) for r in rows], pa.int64()),
+            "provisional": pa.array([int(r.provisional) for r in rows], pa.int64()),
+            "year": pa.array([from_day_number(r.day).year for r in rows], pa.int64()),
+        }
+    )
+
+
+def _provinces(engine: Engine) -> dict[str, str]:
+    return {ent: province for ent, _, province in engine.enterprises()}
+
+
+def _check_rules(rules: Collection[str]) -> list[str]:
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise ValidationError(
+            f"rule: unknown rule {unknown[0]!r} (known: {', '.join(RULES)})",
+            field="rule",
+            rule="known_rule",
+        )
+    return [r for r in RULES if r in rules]
+
+
+def build_facts(
+    engine: Engine,
+    settings: RuleSettings,
+    as_of: date | None = None,
+    extra: dict[str, pa.Table] | None = None,
+) -> Facts:
+    """Build the fact tables on ``engine``: the dimension tables, the one-row ``sv_param``
+    (the evaluation day, default the day of the latest fact in the log, and the day the first
+    firm entered the whitelist) and ``extra`` tables a caller adds (the figures' own)."""
+    dims, first_listing = _dimensions(engine, settings)
+    if as_of is None:
+        data_day = engine.data_day()
+        as_of_day = data_day if data_day is not None else day_number(date.today())
+    else:
+        as_of_day = day_number(as_of)
+    dims["sv_param"] = pa.table(
+        {
+            "as_of": pa.array([as_of_day], pa.int64()),
+            "first_listing": pa.array(
+                [first_listing if first_listing is not None else _NEVER], pa.int64()
+            ),
+        }
+    )
+    engine.build({**dims, **(extra or {})})
+    return Facts(engine, settings)
+
+
+def evaluate(
+    engine: Engine,
+    *,
+    settings: RuleSettings | None = None,
+    as_of: date | None = None,
+    rules: Collection[str] | None = None,
+    timings: dict[str, float] | None = None,
+) -> list[Finding]:
+    """Run ``rules`` (default: all enabled) on ``engine``; returns their findings, sorted.
+
+    ``timings`` receives seconds per step ("build" and one per rule) when given.
+    """
+    settings = settings or RuleSettings()
+    chosen = _check_rules(rules if rules is not None else settings.rules)
+    started = time.perf_counter()
+    build_facts(engine, settings, as_of)
+    provinces = _provinces(engine)
+    if timings is not None:
+        timings["build"] = time.perf_counter() - started
+    found: list[Finding] = []
+    for rule in chosen:
+        started = time.perf_counter()
+        rows = engine.rows(_compiled(engine, rule, settings))
+        found.extend(_findings(rule, rows, settings, provinces))
+        if timings is not None:
+            timings[rule] = time.perf_counter() - started
+    found.sort(key=lambda f: (f.rule, f.battery or "", f.enterprise or "", f.subject))
+    return found
+
+
+# a day long before any event: "no firm was whitelisted yet" never delays a deadline
+_NEVER = -1_000_000
+_COMPILED: dict[tuple[str, str, str], str] = {}
+
+
+def _compiled(engine: Engine, rule: str, settings: RuleSettings) -> str:
+    """The SQL of ``rule`` for the engine's dialect (compiled once per process)."""
+    key = (engine.dialect, rule, repr(settings))
+    sql = _COMPILED.get(key)
+    if sql is None:
+        sql = str(engine.con.compile(RULES[rule](Facts(engine, settings))))
+        _COMPILED[key] = sql
+    return sql
+
+
+def _findings(
+    rule: str, rows: list[dict[str, Any]], settings: RuleSettings, provinces: dict[str, str]
+) -> Iterator[Finding]:
+    severity = settings.severity[rule]
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for row in rows:
+        battery, enterprise, subject = row["battery"], row["enterprise"], row["subject"] or ""
+        key = (battery, enterprise, subject)
+        if key in seen:  # one breach, one finding (e.g. two rows of the same refused code)
+            continue
+        seen.add(key)
+        day = row["day"]
+        iso = from_day_number(int(day)).isoformat() if day is not None else None
+        evidence = tuple(sorted({int(x) for x in (row["evidence"] or "").split()}))
+        detail = str(row["detail"] or "").replace("{day}", iso or "?")
+        yield Finding(
+            rule=rule,
+            severity=severity,
+            battery=battery,
+            enterprise=enterprise,
+            subject=subject,
+            evidence=evidence,
+            detail=detail,
+            province=provinces.get(enterprise) if enterprise else None,
+            day=iso,
+        )
+
+
+@dataclass(slots=True)
+class SweepResult:
+    """What a sweep found and did."""
+
+    engine: str
+    as_of: str
+    findings: dict[str, int] = field(default_factory=dict)
+    reconciled: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "as_of": self.as_of,
+            "findings": dict(self.findings),
+            "total": sum(self.findings.values()),
+            "reconciled": dict(self.reconciled),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def open_engine(store: Any, engine: str = "store", parquet_dir: str | Path | None = None) -> Engine:
+    """The engine a sweep runs on: the store itself, or DuckDB over ``parquet_dir`` (exported
+    from the store first when the directory holds no export)."""
+    if engine not in ENGINES:
+        raise ValidationError(
+            f"engine: must be one of {', '.join(ENGINES)}", field="engine", rule="enum"
+        )
+    if engine == "store":
+        return store_engine(store)
+    if parquet_dir is None:
+        raise ValidationError(
+            "parquet: the duckdb engine needs --parquet DIR", field="parquet", rule="required"
+        )
+    from battrace.supervision.export import export_parquet, is_export
+
+    if not is_export(parquet_dir):
+        export_parquet(store, parquet_dir)
+    return parquet_engine(parquet_dir)
+
+
+def sweep(
+    store: Any,
+    *,
+    as_of: date | None = None,
+    engine: str = "store",
+    parquet_dir: str | Path | None = None,
+    settings: RuleSettings | None = None,
+    writing: Callable[[], AbstractContextManager[Any]] | None = None,
+) -> SweepResult:
+    """Recompute every alert: evaluate all enabled rules and reconcile the store's alerts.
+
+    The evaluation reads through its own connection. ``writing`` lends the store the alerts
+    are written through (the server passes its one writer's, so that a long evaluation never
+    holds the write lock); by default they are written through ``store``.
+    """
+    from battrace.supervision.alerts import reconcile
+
+    settings = settings or settings_from_env()
+    started = time.perf_counter()
+    eng = open_engine(store, engine, parquet_dir)
+    timings: dict[str, float] = {}
+    try:
+        found = evaluate(eng, settings=settings, as_of=as_of, timings=timings)
+        as_of_day = day_number(as_of) if as_of else eng.data_day()
+    finally:
+        eng.close()
+    evaluated = time.perf_counter() - started
+    if writing is None:
+        result = reconcile(store, found, rules=list(settings.rules))
+    else:
+        with writing() as writer:
+            result = reconcile(writer, found, rules=list(settings.rules))
+    result_dict = result.to_dict()
+    out = SweepResult(
+        engine=engine,
+        as_of=from_day_number(as_of_day).isoformat() if as_of_day is not None else "",
+    )
+    for f in found:
+        out.findings[f.rule] = out.findings.get(f.rule, 0) + 1
+    out.reconciled = {k: int(v) for k, v in result_dict.items()}
+    out.seconds = {"evaluate": evaluated, **{f"rule.{k}": v for k, v in timings.items()}}
+    out.seconds["total"] = time.perf_counter() - started
+    return out
+
+
+def update_alerts(
+    store: Any,
+    batteries: Sequence[str],
+    first_id: int,
+    last_id: int,
+    *,
+    as_of: date | None = None,
+    settings: RuleSettings | None = None,
+) -> dict[str, int]:
+    """Incremental update after events ``first_id`` .. ``last_id`` touching ``batteries``:
+    re-evaluate the per-battery rules over those batteries and reconcile their alerts."""
+    from battrace.supervision.alerts import reconcile
+
+    settings = settings or settings_from_env()
+    rules = [r for r in settings.rules if r in BATTERY_RULES]
+    if not batteries and first_id > last_id:
+        return {}
+    eng = scoped_engine(store, Scope(tuple(batteries), first_id, last_id))
+    try:
+        found = evaluate(eng, settings=settings, as_of=as_of, rules=rules)
+    finally:
+        eng.close()
+    touched = eng.scope or frozenset()
+    # a late report is judged on its own event, and the extract holds only the new events
+    # of every type: late reports are added, never cleared, on this path
+    fresh = range(first_id, last_id + 1)
+    late = [
+        f
+        for f in found
+        if f.rule == "late_report" and f.battery in touched and all(e in fresh for e in f.evidence)
+    ]
+    others = [f for f in found if f.rule != "late_report" and f.battery in touched]
+    counts: dict[str, int] = {}
+    per_battery = [r for r in rules if r != "late_report"]
+    for result in (
+        reconcile(store, others, rules=per_battery, batteries=touched),
+        reconcile(store, late, rules=["late_report"], batteries=touched, clear=False)
+        if "late_report" in rules
+        else None,
+    ):
+        if result is not None:
+            for key, value in result.to_dict().items():
+                counts[key] = counts.get(key, 0) + int(value)
+    return counts
