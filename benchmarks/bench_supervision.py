@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -194,6 +196,41 @@ def incremental_overhead(batteries: int, batch: int, repeat: int) -> list[str]:
     ]
 
 
+def cli_import_overhead(events: int, repeat: int) -> list[str]:
+    """``battrace import FILE`` (which updates the alerts of what it touched at its end) against
+    ``battrace import FILE --no-alerts``, each in its own process on a fresh store."""
+    path, count = common.sim_file(events)
+
+    def run(alerts: bool) -> float:
+        folder = Path(tempfile.mkdtemp(prefix="battrace-cli-", dir=common.WORK))
+        try:
+            db = folder / "cli.db"
+            with open_store(db) as store:
+                common.register_sim_firms(store, path)
+            command = [str(Path(sys.executable).with_name("battrace")), "import", str(path)]
+            command += ["--db", str(db), "--json"]
+            if not alerts:
+                command.append("--no-alerts")
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            return time.perf_counter() - start
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    plain, updated = [], []
+    for _ in range(repeat):
+        plain.append(run(False))
+        updated.append(run(True))
+    base, inc = median(plain), median(updated)
+    return [
+        "",
+        f"The command line: `battrace import` of {count:,} simulated events (one file, one"
+        f" batch) on a fresh store, with `--no-alerts` and with the alert update at its end"
+        f" (the default), each in its own process, alternating, median of {repeat}:"
+        f" {base:,.1f} s and {inc:,.1f} s: **{(inc / base - 1) * 100:.1f} %** more.",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path)
@@ -223,6 +260,8 @@ def main() -> None:
     lines += sweep_figures(db, labels, args.repeat)
     if args.incremental:
         lines += incremental_overhead(args.incremental, args.batch, args.repeat)
+        events = round(args.incremental * common.SIM_EVENTS_PER_BATTERY)
+        lines += cli_import_overhead(events, args.repeat)
     text = "\n".join(lines)
     print(text)
     write_section("Supervision (issue 6): sweep, engines, precision and recall, incremental", text)

@@ -53,6 +53,23 @@ def test_cli_import_updates_alerts(capsys: pytest.CaptureFixture[str], tmp_path:
     assert alert["evidence"] == [1]
 
 
+def test_cli_import_may_leave_alerts_to_a_sweep(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "bulk.db"
+    with open_store(db) as store:
+        maker = Scenario(store).f["battery_maker"].credit_code
+    events = tmp_path / "events.ndjson"
+    events.write_bytes(orjson.dumps(_late_production(maker, 1, date(2024, 3, 1))) + b"\n")
+    status, out, _ = run(capsys, "import", str(events), "--db", str(db), "--no-alerts", "--json")
+    assert status == 0
+    assert orjson.loads(out)["alerts"] == {}
+    assert orjson.loads(run(capsys, "alerts", "list", "--db", str(db), "--json")[1]) == []
+    assert run(capsys, "alerts", "sweep", "--db", str(db), "--json")[0] == 0
+    (alert,) = orjson.loads(run(capsys, "alerts", "list", "--db", str(db), "--json")[1])
+    assert alert["rule"] == "late_report"
+
+
 def test_server_updates_alerts_of_new_reports(api: ApiWorld) -> None:
     maker = api.ids["maker"]
     # the API sets report times itself: an event that happened long ago is reported late

@@ -126,11 +126,19 @@ def import_file(
         int | None, typer.Option(help="Commit every N lines (default: whole file at once).")
     ] = None,
     sign_key: SignKeyOption = None,
+    alerts: Annotated[
+        bool,
+        typer.Option(
+            "--alerts/--no-alerts",
+            help="Update the alerts of the batteries the import touched, at its end (a bulk"
+            " load of history may skip it and run `battrace alerts sweep` once).",
+        ),
+    ] = True,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """Import a file of events or batteries, streamed, all or nothing per batch."""
-    import_events_file(file, kind, fmt, batch_size, db, json, sign_key)
+    import_events_file(file, kind, fmt, batch_size, db, json, sign_key, alerts=alerts)
 
 
 def import_events_file(
@@ -141,6 +149,8 @@ def import_events_file(
     db: str | None,
     json: bool,
     sign_key: Path | None = None,
+    *,
+    alerts: bool = True,
 ) -> None:
     if kind not in ("events", "batteries"):
         raise ValidationError("kind: must be events or batteries", field="kind", rule="choice")
@@ -166,6 +176,7 @@ def import_events_file(
     # the alerts of the batteries the import touched are brought up to date at the end (also
     # after a failed batch: the batches before it are in)
     updater = AlertUpdater(settings=load_rule_settings(settings.supervision_rules))
+    sinks = [updater] if alerts else []
     with cli_store(db) as store, progress_bar(show) as progress:
         task = progress.add_task("importing", total=None)
         stream = sys.stdin.buffer if stdin else file.open("rb")
@@ -177,20 +188,20 @@ def import_events_file(
                 chunk_size=settings.import_chunk,
                 on_progress=lambda n: progress.update(task, completed=n),
                 signed=signed,
-                sinks=[updater],
+                sinks=sinks,
                 **log_options(),
             )
         finally:
             if not stdin:
                 stream.close()
-            alerts = updater.flush(store)
+            changed = updater.flush(store) if alerts else {}
     if json:
-        print_json({**outcome.to_dict(), "alerts": alerts})
+        print_json({**outcome.to_dict(), "alerts": changed})
     else:
         out.print(f"imported {outcome.accepted} events in {outcome.batches} batch(es)")
-        if alerts:
+        if changed:
             out.print(
-                f"alerts: {alerts.get('opened', 0)} opened, {alerts.get('cleared', 0)} cleared"
+                f"alerts: {changed.get('opened', 0)} opened, {changed.get('cleared', 0)} cleared"
             )
 
 
