@@ -45,7 +45,9 @@ def test_quick_runs_write_their_own_sections(
 def test_import_benchmark_measures_every_path(results: Path) -> None:
     figures = bench_import.run(600, repeat=1, postgres=False)
     assert figures["events"] > 300  # a simulated nation of about 600 events
-    assert figures["raw_rate"] > figures["sqlite_rate"] > 0
+    # rates, not their order: at 600 events the order is noise (make bench measures it)
+    assert figures["raw_rate"] > 0
+    assert figures["sqlite_rate"] > 0
     assert figures["unlogged_rate"] > 0
     report = bench_import.report(figures, 1)
     assert "raw `sqlite3.executemany`" in report
