@@ -78,6 +78,41 @@ def test_late_report_adjusted_working_weekend_counts(sc: Scenario) -> None:
     assert on_time not in flagged
 
 
+def test_installation_deadline_runs_from_the_conformity_certificate(sc: Scenario) -> None:
+    # 2018 Interim Provisions: a vehicle maker binds the codes within 15 working days of
+    # issuing the vehicle conformity certificate, whenever it records the installation
+    vm = sc.f["vehicle_maker"]
+    certified = date(2024, 5, 6)  # the Monday after Labour Day (Saturday 05-11 is worked)
+    early, late = sc.pack(1, D - timedelta(days=60)), sc.pack(2, D - timedelta(days=60))
+    installed = certified + timedelta(days=2)
+    ok = sc.report(
+        "installed",
+        vm,
+        [early],
+        installed,
+        reported=date(2024, 5, 24),
+        vin=vin(1),
+        certificate_date=certified.isoformat(),
+    )
+    bad = sc.report(
+        "installed",
+        vm,
+        [late],
+        installed,
+        reported=date(2024, 5, 27),
+        vin=vin(2),
+        certificate_date=certified.isoformat(),
+    )
+    assert ok
+    assert bad
+    assert default_calendar().deadline(certified, 15) == date(2024, 5, 24)
+    flagged = {f.evidence[0] for f in sc.findings(["late_report"], date(2024, 7, 1))}
+    # counted from the installation (05-08) both would be on time
+    assert default_calendar().deadline(installed, 15) >= date(2024, 5, 27)
+    assert bad in flagged
+    assert ok not in flagged
+
+
 def test_late_report_deadline_per_role_and_setting(sc: Scenario) -> None:
     # a dealer has 30 working days; a sale reported 20 working days later is on time
     pack, v = sc.in_use(1, D)

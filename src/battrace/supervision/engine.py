@@ -140,6 +140,9 @@ _VIN_TYPES: Final = (
 def _event_select(sql: _Sql, where: str) -> str:
     real, text = sql.d.real, "TEXT" if sql.d.name != "duckdb" else "VARCHAR"
     recycled = ("recycled",)
+    # a vehicle maker's 15 working days run from the conformity certificate (2018 Interim
+    # Provisions): the day it names, read as local midnight
+    certificate = sql.day(f"({sql.text('e.body', 'certificate_date')} || 'T00:00:00')")
     outputs = ",\n  ".join(
         f"{_when(sql, recycled, sql.number('e.body', f'outputs.{m}'), real)} AS out_{m}"
         for m in MATERIALS
@@ -149,6 +152,7 @@ def _event_select(sql: _Sql, where: str) -> str:
   {sql.day("e.occurred_at")} AS occ_day,
   {sql.day("e.reported_at")} AS rep_day,
   {sql.first("e.batteries")} AS first_battery,
+  {_when(sql, ("installed",), certificate, "BIGINT")} AS trigger_day,
   {_when(sql, _VIN_TYPES, sql.text("e.body", "vin"), text)} AS vin,
   {_when(sql, ("replaced", "swapped"), sql.text("e.body", "new"), text)} AS new_code,
   {_when(sql, ("repurposed",), sql.text("e.body", "product"), text)} AS product,
@@ -214,6 +218,7 @@ class Engine:
         self._tables: dict[str, Any] = {}
         # the batteries a scoped engine holds every event of (None: the whole log)
         self.scope = scope
+        self._arrow: dict[str, pa.Table] = {}  # Arrow tables DuckDB reads in place
 
     # -- building -----------------------------------------------------------------------------
     def _done(self, result: Any) -> None:
@@ -247,15 +252,14 @@ class Engine:
 
     def _upload(self, name: str, table: pa.Table) -> None:
         """A scratch table holding ``table`` (small: dimensions, a scope's codes)."""
-        self._run(f"DROP TABLE IF EXISTS {name}")
-        if self.dialect == "duckdb":  # DuckDB reads Arrow directly; executemany is slow there
+        if self.dialect == "duckdb":  # DuckDB reads the Arrow table in place: no copy
             raw = self.con.con
-            raw.register("sv_upload", table)
-            try:
-                raw.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM sv_upload")
-            finally:
-                raw.unregister("sv_upload")
+            if name in self._arrow:
+                raw.unregister(name)
+            raw.register(name, table)
+            self._arrow[name] = table  # kept alive while DuckDB may read it
             return
+        self._run(f"DROP TABLE IF EXISTS {name}")
         columns = ", ".join(f"{col.name} {_SQL_TYPES[str(col.type)]}" for col in table.schema)
         self._run(f"{self.sql.d.temp} {name} ({columns})")
         if not table.num_rows:
@@ -450,6 +454,11 @@ def scoped_engine(store: Store, scope: Scope) -> Engine:
     for part in sharing:
         codes.update(part.column("code").to_pylist())
     batteries = pa.concat_tables([*listed, *sharing])
+    # a pack found by code and by VIN is copied twice: keep its first row
+    first: dict[str, int] = {}
+    for index, code in enumerate(batteries.column("code").to_pylist()):
+        first.setdefault(code, index)
+    batteries = batteries.take(sorted(first.values()))
     ordered = sorted(codes)
     links = pa.concat_tables(_in_chunks(store, tables["event_batteries"], "code", ordered))
     fresh = range(scope.first_id, scope.last_id + 1)
@@ -470,14 +479,13 @@ def scoped_engine(store: Store, scope: Scope) -> Engine:
         "rejections": _copy(store, tables["rejections"], "", []),
     }
     con = ibis.duckdb.connect()
-    raw = con.con
+    # small data: one thread answers sooner than several that must be coordinated, and leaves
+    # the other core to the importer
+    con.raw_sql("SET threads = 1")
+    engine = Engine(con, _DUCKDB, None, frozenset(codes))
     for name, table in data.items():
-        raw.register(f"{name}_arrow", table)
-        # a pack found by code and by VIN is copied twice: keep one row
-        unique = "DISTINCT " if name == "batteries" else ""
-        raw.execute(f"CREATE TABLE {name} AS SELECT {unique}* FROM {name}_arrow")
-        raw.unregister(f"{name}_arrow")
-    return Engine(con, _DUCKDB, None, frozenset(codes))
+        engine._upload(name, table)  # read in place by DuckDB
+    return engine
 
 
 def parquet_engine(directory: str | Path, *, threads: int | None = None) -> Engine:

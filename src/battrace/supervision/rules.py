@@ -95,14 +95,17 @@ def reporting_delays(f: Facts) -> T:
     and ``late`` (the working-day rule of :func:`late_report`). Shared with the timeliness
     figure (:func:`battrace.supervision.figures.timeliness`)."""
     ev, dl, cal = f.t("sv_ev"), f.t("sv_deadline"), f.t("sv_cal")
-    occ = cal.select(occ_day=cal.day, occ_wd=cal.wd, occ_prov=cal.provisional)
+    occ = cal.select(fact_day=cal.day, occ_wd=cal.wd, occ_prov=cal.provisional)
     rep = cal.select(rep_day=cal.day, rep_wd=cal.wd, rep_prov=cal.provisional, rep_work=cal.workday)
     x = ev.filter(~ev.type.isin(f.settings.exempt_types))
-    x = x.join(dl, x.actor == dl.enterprise).join(occ, "occ_day").join(rep, "rep_day")
+    # the deadline runs from the triggering fact: the conformity certificate of an
+    # installation, the event itself otherwise
+    x = x.mutate(fact_day=x.trigger_day.coalesce(x.occ_day))
+    x = x.join(dl, x.actor == dl.enterprise).join(occ, "fact_day").join(rep, "rep_day")
     late_by = x.rep_wd - x.occ_wd
     # reported after the deadline day: more working days than allowed, or exactly as many
     # and reported on a rest day after the deadline (calendar.WorkingCalendar.is_late)
-    on_rest_day_after = (x.rep_work == 0) & (x.rep_day > x.occ_day)
+    on_rest_day_after = (x.rep_work == 0) & (x.rep_day > x.fact_day)
     late = (late_by > x.days) | ((late_by == x.days) & on_rest_day_after)
     return x.mutate(late_by=late_by, late=late)
 
@@ -110,7 +113,8 @@ def reporting_delays(f: Facts) -> T:
 def late_report(f: Facts) -> T:
     """2018 Interim Provisions on Traceability Management, Arts. 8-16: each party reports
     within 15 or 30 working days of the fact (Chinese calendar, holidays and adjusted working
-    weekends); an actor with several roles is held to the shortest deadline."""
+    weekends; a vehicle maker's installation from the conformity certificate's date); an
+    actor with several roles is held to the shortest deadline."""
     x = reporting_delays(f)
     x = x.filter(x.late)
     late_by = x.late_by
@@ -119,7 +123,7 @@ def late_report(f: Facts) -> T:
         x.type
         + " of {day} reported "
         + _text(late_by)
-        + " working days after it happened; deadline "
+        + " working days after the fact it reports; deadline "
         + _text(x.days)
         + " working days"
         + provisional
