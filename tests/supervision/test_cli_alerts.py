@@ -219,60 +219,40 @@ def test_sweep_calls_the_service(
     assert status == 2
 
 
-SCORE = {
-    "rules": [
-        {
-            "rule": "late_report",
-            "labels": 4,
-            "alerts": 5,
-            "true_positives": 4,
-            "precision": 0.8,
-            "recall": 1.0,
-        }
-    ],
-    "total_labels": 4,
-}
-
-
-def test_score_calls_the_service(
-    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_score_against_labels(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
+    # the store holds a late_report alert on (code 1, maker) and a missing_recycling one
     labels = tmp_path / "labels.csv"
-    labels.write_text("kind,battery\n", encoding="utf-8")
-    seen: list[Path] = []
-
-    def score_alerts(store: Any, path: Path) -> _Result:
-        seen.append(path)
-        return _Result(SCORE)
-
-    _fake_module(monkeypatch, "battrace.supervision.score", score_alerts=score_alerts)
+    labels.write_text(
+        "rule,battery,enterprise,event_ref,detail\n"
+        f"late_report,{code(n=1)},{MAKER},sim-1,late\n"
+        f"late_report,{code(n=2)},{MAKER},sim-2,late\n",
+        encoding="utf-8",
+    )
     status, out, _ = run(capsys, "alerts", "score", "--labels", str(labels), "--db", db, "--json")
     assert status == 0
-    assert json.loads(out) == SCORE
-    assert seen == [labels]
+    assert json.loads(out) == {
+        "rules": [
+            {
+                "rule": "late_report",
+                "labels": 2,
+                "alerts": 1,
+                "true_positives": 1,
+                "precision": 1.0,
+                "recall": 0.5,
+            }
+        ],
+        "unlabelled_alerts": {"missing_recycling": 1},
+    }
     status, out, _ = run(capsys, "alerts", "score", "--labels", str(labels), "--db", db)
     assert status == 0
-    assert "late_report" in out
-    assert "0.800" in out
-    assert "total_labels" in out
+    assert "0.500" in out
+    assert "missing_recycling" in out
     status, out, _ = run(
         capsys, "alerts", "score", "--labels", str(tmp_path / "none.csv"), "--db", db, "--json"
     )
     assert status == 1
     assert json.loads(out)["error"]["field"] == "labels"
-    assert len(seen) == 2
-
-
-def test_score_table_keyed_by_rule(
-    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    labels = tmp_path / "labels.csv"
-    labels.write_text("", encoding="utf-8")
-    by_rule = {"by_rule": {"late_report": {"labels": 2, "alerts": 1, "tp": 1, "recall": 0.5}}}
-    _fake_module(
-        monkeypatch, "battrace.supervision.score", score_alerts=lambda s, p: _Result(by_rule)
-    )
-    status, out, _ = run(capsys, "alerts", "score", "--labels", str(labels), "--db", db)
-    assert status == 0
-    assert "late_report" in out
-    assert "0.500" in out
+    labels.write_text("kind,battery\nx,y\n", encoding="utf-8")
+    status, out, _ = run(capsys, "alerts", "score", "--labels", str(labels), "--db", db, "--json")
+    assert status == 1
+    assert json.loads(out)["error"]["rule"] == "label_columns"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,21 +44,6 @@ class SweepEngine(StrEnum):
 ByOption = Annotated[
     str, typer.Option("--by", help="Credit code of the regulator acting (its organisation).")
 ]
-
-
-def _all_alerts(store: Store, limit: int | None, filters: dict[str, Any]) -> Iterator[Any]:
-    """Alerts matching ``filters`` in id order, page by page, at most ``limit``."""
-    left = limit
-    after: str | None = None
-    while left is None or left > 0:
-        size = alert_service.MAX_PAGE if left is None else min(left, alert_service.MAX_PAGE)
-        page = alert_service.list_alerts(store, limit=size, after=after, **filters)
-        yield from page
-        if len(page) < size:
-            return
-        after = page[-1].id
-        if left is not None:
-            left -= len(page)
 
 
 def _row(alert: alert_service.Alert) -> tuple[str, ...]:
@@ -110,7 +94,7 @@ def alerts_list(
         if json:
             # streamed: a national store may hold a great many alerts; the first page is read
             # before anything is written, so a bad filter prints only the error
-            found_iter = _all_alerts(store, limit, filters)
+            found_iter = alert_service.iter_alerts(store, limit=limit, **filters)
             first = next(found_iter, None)
             sys.stdout.write("[")
             everything = itertools.chain([first] if first is not None else [], found_iter)
@@ -121,7 +105,7 @@ def alerts_list(
             sys.stdout.write("\n]\n")
             return
         shown = limit if limit is not None else TABLE_ROWS
-        found = list(_all_alerts(store, shown, filters))
+        found = list(alert_service.iter_alerts(store, limit=shown, **filters))
     table = Table()
     table.add_column("id", no_wrap=True, min_width=16)  # what ack/resolve/show take
     for name in ("rule", "severity", "status", "battery", "enterprise", "province", "day"):
@@ -283,25 +267,8 @@ def alerts_sweep(
         out.print(f"seconds: {time.perf_counter() - started:.2f}", markup=False)
 
 
-def _score_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-rule figures of a score report, whether listed or keyed by rule."""
-    rules = data.get("rules", data.get("by_rule"))
-    if isinstance(rules, list):
-        return [r for r in rules if isinstance(r, dict)]
-    if isinstance(rules, dict):
-        return [{"rule": k, **v} for k, v in rules.items() if isinstance(v, dict)]
-    return []
-
-
-def _figure(row: dict[str, Any], *names: str) -> str:
-    for name in names:
-        value = row.get(name)
-        if value is None:
-            continue
-        if isinstance(value, float):
-            return f"{value:.3f}"
-        return f"{value:,}" if isinstance(value, int) else str(value)
-    return ""
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 @alert_app.command("score")
@@ -319,21 +286,19 @@ def alerts_score(
         raise ValidationError(f"labels: {labels} is not a file", field="labels", rule="exists")
     with cli_store(db) as store:
         report = score_alerts(store, labels)
-    data: dict[str, Any] = dict(report.to_dict())
     if json:
-        print_json(data)
+        print_json(report.to_dict())
         return
     table = Table("rule", "labels", "alerts", "true positives", "precision", "recall")
-    for row in _score_rows(data):
+    for row in report.scores:
         table.add_row(
-            _figure(row, "rule"),
-            _figure(row, "labels", "labelled"),
-            _figure(row, "alerts"),
-            _figure(row, "true_positives", "tp"),
-            _figure(row, "precision"),
-            _figure(row, "recall"),
+            row.rule,
+            f"{row.labels:,}",
+            f"{row.alerts:,}",
+            f"{row.true_positives:,}",
+            _share(row.precision),
+            _share(row.recall),
         )
+    for rule, alerts in sorted(report.unlabelled.items()):
+        table.add_row(rule, "-", f"{alerts:,}", "-", "-", "-")
     out.print(table)
-    rest = {k: v for k, v in data.items() if k not in ("rules", "by_rule")}
-    if rest:
-        _print_summary(rest)

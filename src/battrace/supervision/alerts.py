@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -665,6 +665,22 @@ def list_alerts(
         )
     )
     return [Alert.from_row(r) for r in rows]
+
+
+def iter_alerts(store: Store, *, limit: int | None = None, **filters: Any) -> Iterator[Alert]:
+    """Alerts matching ``filters`` (as :func:`list_alerts`) in id order, page by page, at
+    most ``limit`` (None: all of them)."""
+    left = limit
+    after: str | None = None
+    while left is None or left > 0:
+        size = MAX_PAGE if left is None else min(left, MAX_PAGE)
+        page = list_alerts(store, limit=size, after=after, **filters)
+        yield from page
+        if len(page) < size:
+            return
+        after = page[-1].id
+        if left is not None:
+            left -= len(page)
 
 
 def alert_page(store: Store, *, limit: int = 100, **filters: Any) -> dict[str, Any]:

@@ -365,14 +365,7 @@ def store_engine(store: Store) -> Engine:
     return Engine(con, _POSTGRES, None)
 
 
-PARQUET_TABLES: Final = (
-    "events",
-    "event_batteries",
-    "batteries",
-    "enterprises",
-    "whitelist_changes",
-    "rejections",
-)
+PARQUET_TABLES: Final = tuple(t.name for t in EXPORT_TABLES)
 
 
 def _copy(

@@ -73,12 +73,6 @@ class AlertUpdater:
     def before_commit(self, tx: WriteTransaction) -> None:
         return None
 
-    @property
-    def waiting(self) -> int:
-        """Batteries waiting for an update."""
-        with self._lock:
-            return len(self._codes)
-
     def flush(self, store: Store | None = None) -> dict[str, Any]:
         """Update the alerts of everything touched since the last flush (through ``store``,
         default the updater's); returns the reconcile counts (empty when nothing was

@@ -8,7 +8,6 @@ counted and listed apart, not scored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,7 @@ from typing import Any
 from battrace.errors import ValidationError
 from battrace.simulate.violations import read_labels
 from battrace.store.base import Store
-from battrace.supervision.alerts import Alert, list_alerts
-
-_PAGE = 1000
+from battrace.supervision.alerts import iter_alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +61,6 @@ class ScoreReport:
         return min(values) if values else None
 
 
-def all_alerts(store: Store) -> Iterator[Alert]:
-    """Every stored alert, page by page."""
-    after: str | None = None
-    while True:
-        page = list_alerts(store, limit=_PAGE, after=after)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        after = page[-1].id
-
-
 def score(labels: set[tuple[str, str, str]], alerts: set[tuple[str, str, str]]) -> ScoreReport:
     """Score ``alerts`` against ``labels`` (both sets of (rule, battery, enterprise))."""
     report = ScoreReport()
@@ -106,5 +92,5 @@ def score_alerts(store: Store, labels_path: str | Path) -> ScoreReport:
             rule="label_columns",
         ) from None
     truth = {(r.rule, r.battery, r.enterprise) for r in rows}
-    found = {(a.rule, a.battery or "", a.enterprise or "") for a in all_alerts(store) if a.found}
+    found = {(a.rule, a.battery or "", a.enterprise or "") for a in iter_alerts(store) if a.found}
     return score(truth, found)
