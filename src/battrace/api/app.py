@@ -109,11 +109,12 @@ async def publish_checkpoints(context: ApiContext, every_seconds: float) -> None
 
 
 def update_alerts_now(context: ApiContext) -> dict[str, int]:
-    """Bring the alerts of every battery touched since the last update up to date."""
+    """Bring the alerts of every battery touched since the last update up to date: read on a
+    reader connection, so that reports wait for the writer only while the alerts are written."""
     if context.alerts is None:
         return {}
-    with context.access.writing() as store:
-        return context.alerts.flush(store)
+    with context.access.reading() as reader:
+        return context.alerts.flush(reader, writing=context.access.writing)
 
 
 def sweep_now(context: ApiContext) -> dict[str, Any]:

@@ -16,7 +16,8 @@ battery nobody reports about when something re-evaluates it: the server's period
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any
 
@@ -73,10 +74,16 @@ class AlertUpdater:
     def before_commit(self, tx: WriteTransaction) -> None:
         return None
 
-    def flush(self, store: Store | None = None) -> dict[str, Any]:
-        """Update the alerts of everything touched since the last flush (through ``store``,
-        default the updater's); returns the reconcile counts (empty when nothing was
-        touched)."""
+    def flush(
+        self,
+        store: Store | None = None,
+        *,
+        writing: Callable[[], AbstractContextManager[Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Update the alerts of everything touched since the last flush, reading through
+        ``store`` (default the updater's) and writing through it or, when given, the store
+        ``writing`` lends for the reconcile only; returns the reconcile counts (empty when
+        nothing was touched)."""
         from battrace.supervision.service import update_alerts
 
         with self._lock:
@@ -92,6 +99,7 @@ class AlertUpdater:
             last,
             as_of=self.as_of,
             settings=self.settings,
+            writing=writing,
         )
 
 

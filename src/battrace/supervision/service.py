@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -331,9 +331,13 @@ def update_alerts(
     *,
     as_of: date | None = None,
     settings: RuleSettings | None = None,
+    writing: Callable[[], AbstractContextManager[Any]] | None = None,
 ) -> dict[str, int]:
     """Incremental update after events ``first_id`` .. ``last_id`` touching ``batteries``:
-    re-evaluate the per-battery rules over those batteries and reconcile their alerts."""
+    re-evaluate the per-battery rules over those batteries and reconcile their alerts.
+
+    The events are read through ``store``; ``writing`` (as for :func:`sweep`) lends the store
+    the alerts are written through, held only for the reconcile (default: ``store``)."""
     from battrace.supervision.alerts import reconcile
 
     settings = settings or settings_from_env()
@@ -357,13 +361,14 @@ def update_alerts(
     others = [f for f in found if f.rule != "late_report" and f.battery in touched]
     counts: dict[str, int] = {}
     per_battery = [r for r in rules if r != "late_report"]
-    for result in (
-        reconcile(store, others, rules=per_battery, batteries=touched),
-        reconcile(store, late, rules=["late_report"], batteries=touched, clear=False)
-        if "late_report" in rules
-        else None,
-    ):
-        if result is not None:
-            for key, value in result.to_dict().items():
-                counts[key] = counts.get(key, 0) + int(value)
+    with writing() if writing is not None else nullcontext(store) as writer:
+        for result in (
+            reconcile(writer, others, rules=per_battery, batteries=touched),
+            reconcile(writer, late, rules=["late_report"], batteries=touched, clear=False)
+            if "late_report" in rules
+            else None,
+        ):
+            if result is not None:
+                for key, value in result.to_dict().items():
+                    counts[key] = counts.get(key, 0) + int(value)
     return counts
