@@ -52,26 +52,35 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Debian's Chromium for the dashboard's browser tests (tests/web, Playwright): installed with
-# apt-get when /usr/bin/chromium is missing; Playwright never downloads a browser here.
-.PHONY: browser
-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# A Debian package when its program is missing: $(call APT_GET,package,program,why)
+define APT_GET
+	@if [ ! -x $(2) ]; then \
 		if ! command -v apt-get >/dev/null 2>&1; then \
-			echo "make browser: /usr/bin/chromium is missing and there is no apt-get to install Debian's chromium" >&2; exit 1; \
+			echo "make: $(2) is missing and there is no apt-get to install Debian's $(1) ($(3))" >&2; exit 1; \
 		fi; \
 		SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
-			|| { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
-			|| { echo "make browser: apt-get could not install chromium (the browser tests need /usr/bin/chromium)" >&2; exit 1; }; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $(1) \
+			|| { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $(1); } \
+			|| { echo "make: apt-get could not install $(1) ($(3))" >&2; exit 1; }; \
 	fi
+endef
+
+# Debian's Chromium for the dashboard's browser tests (tests/web, Playwright): installed with
+# apt-get when /usr/bin/chromium is missing; Playwright never downloads a browser here.
+.PHONY: browser wrk
+browser:
+	$(call APT_GET,chromium,/usr/bin/chromium,the browser tests need /usr/bin/chromium)
+
+# wrk, the HTTP load tool of the API benchmark (benchmarks/bench_api.py)
+wrk:
+	$(call APT_GET,wrk,/usr/bin/wrk,the API benchmark needs /usr/bin/wrk)
 
 pytest: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
 
-bench: install
+bench: install wrk
 	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick,)
 
 clean:

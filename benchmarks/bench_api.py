@@ -9,16 +9,25 @@ full spec) followed by its `shipped` events, which need nothing from other enter
 - Batch: the events in `POST /api/v1/events/batch` requests of `--batch` events each; the
   baseline is the same events through `import_items` (the service the endpoint calls) in this
   process, on another fresh store, in the same run.
-- Single: `--clients` concurrent clients each `POST /api/v1/events` one `produced` event at a
-  time (another maker's events), latency per request as the client sees it.
+- Single: wrk (Debian's package; `make bench` installs it) holds `--clients` connections, each
+  a client that `POST /api/v1/events` one `produced` event at a time (the other makers' events,
+  each with its maker's token), latency per request as wrk sees it. Twice: closed loop (each
+  client sends its next report as soon as the last is answered: the server's capacity, and
+  its latency at saturation) and paced (each client waits a random 0 to 2 x `--think` ms
+  between reports, like enterprise systems reporting as things happen). The baseline is the
+  server's own group-commit writer fed in this process with groups of 1 and of `--clients`
+  reports, on a copy of the same store: what a report costs without HTTP.
 
     python -m benchmarks.bench_api [--events 400000] [--batch 5000] [--clients 50]
+        [--seconds 15] [--think 100]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
+import shutil
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -29,6 +38,10 @@ from typing import Any
 import httpx
 import orjson
 
+from battrace.api.context import log_options
+from battrace.api.group_commit import GroupWriter, Report
+from battrace.api.storage import StoreAccess
+from battrace.config import load_settings
 from battrace.services.importing import import_items
 from battrace.services.reporting import SourceItem
 from battrace.services.tokens import create_token
@@ -36,13 +49,53 @@ from battrace.store import open_store
 from benchmarks.common import (
     free_port,
     machine,
-    percentile,
+    median,
     register_sim_firms,
     serve,
     sim_file,
     timed,
     write_section,
 )
+
+# wrk's script: each connection sends the next unsent line of BODIES ("token TAB event"), from
+# line OFFSET on; DELAY > 0 makes each connection wait a random 0..2*DELAY ms between requests;
+# at the end one JSON line with the counts and latency percentiles (microseconds)
+WRK_SCRIPT = r"""
+local tokens, bodies = {}, {}
+local offset = tonumber(os.getenv("OFFSET") or "0")
+local n = 0
+for line in io.lines(os.getenv("BODIES")) do
+  n = n + 1
+  if n > offset then
+    local t, b = line:match("([^\t]+)\t(.*)")
+    tokens[#tokens + 1] = t; bodies[#bodies + 1] = b
+  end
+end
+local next_body = 0
+function request()
+  next_body = next_body + 1
+  if next_body > #bodies then
+    wrk.thread:stop()
+    next_body = #bodies
+  end
+  return wrk.format("POST", "/api/v1/events", {
+    ["Authorization"] = "Bearer " .. tokens[next_body],
+    ["Content-Type"] = "application/json"}, bodies[next_body])
+end
+local pause = tonumber(os.getenv("DELAY") or "0")
+if pause > 0 then
+  function delay() return math.random(0, 2 * pause) end
+end
+function done(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "seconds": %f, "status_errors": %d, "socket_errors": %d,'
+    .. ' "p50": %d, "p90": %d, "p99": %d, "max": %d}\n',
+    summary.requests, summary.duration / 1e6, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
 
 
 def maker_events(path: Path, rank: int) -> list[dict[str, Any]]:
@@ -90,66 +143,134 @@ def batch_rate(url: str, token: str, events: list[dict[str, Any]], size: int) ->
         return len(events) / (time.perf_counter() - start)
 
 
-async def _single(url: str, token: str, events: list[dict[str, Any]], clients: int) -> list[float]:
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for event in events:
-        queue.put_nowait(orjson.dumps(event))
-    latencies: list[float] = []
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, timeout=120, limits=limits
-    ) as client:
+def wrk_run(
+    url: str, bodies: Path, offset: int, clients: int, seconds: int, think_ms: int
+) -> dict[str, Any]:
+    """One wrk run from line ``offset`` of ``bodies``; its JSON summary (latencies in ms)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("bench_api needs wrk (Debian's package wrk; `make bench` installs it)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT)
+        script.flush()
+        out = subprocess.run(
+            [
+                wrk,
+                "-t1",
+                f"-c{clients}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                url,
+            ],
+            env={"BODIES": str(bodies), "OFFSET": str(offset), "DELAY": str(think_ms)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    return parse_wrk(out)
 
-        async def worker() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                t0 = time.perf_counter()
-                answer = await client.post("/api/v1/events", content=body)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if answer.status_code != 201:
-                    raise RuntimeError(f"report refused: {answer.status_code} {answer.text[:300]}")
 
-        await asyncio.gather(*(worker() for _ in range(clients)))
-    return latencies
+def parse_wrk(output: str) -> dict[str, Any]:
+    """The JSON line the script's ``done`` prints, latencies turned to milliseconds; refuses a
+    run where any request failed (also when wrk ran out of events and sent one again)."""
+    line = next(x for x in output.splitlines() if x.startswith("{"))
+    found: dict[str, Any] = json.loads(line)
+    if found["status_errors"] or found["socket_errors"]:
+        raise RuntimeError(f"some reports failed: {found}")
+    for key in ("p50", "p90", "p99", "max"):
+        found[key] = found[key] / 1000
+    found["rate"] = found["requests"] / found["seconds"]
+    return found
 
 
-def run(events: int, size: int, clients: int, singles: int) -> dict[str, Any]:
+def write_bodies(path: Path, events: list[dict[str, Any]], tokens: dict[str, str]) -> None:
+    """The wrk script's input: a line per event, its actor's token, a tab, the event."""
+    with path.open("wb") as out:
+        for event in events:
+            out.write(tokens[event["actor"]].encode() + b"\t" + orjson.dumps(event) + b"\n")
+
+
+def writer_rate(
+    db: Path, events: list[dict[str, Any]], tokens: dict[str, str], group: int
+) -> float:
+    """Reports/s of the API's group-commit writer alone, fed ``group`` reports at a time."""
+    access = StoreAccess(str(db), readers=1)
+    settings = load_settings()
+    writer = GroupWriter(access, lambda: log_options(settings), 24)
+    times = []
+    try:
+        for start in range(0, len(events) - group + 1, group):
+            reports = [
+                Report("", e, token=tokens[e["actor"]]) for e in events[start : start + group]
+            ]
+            began = time.perf_counter()
+            writer.commit_group(reports)
+            times.append((time.perf_counter() - began) / group)
+            if any(r.answer.result().status != 201 for r in reports):
+                raise RuntimeError("the writer refused a report")
+    finally:
+        writer.close()
+        access.close()
+    return 1 / median(times)
+
+
+def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[str, Any]:
     path, _ = sim_file(events)
     batch_events = maker_events(path, 0)
-    single_events = [e for e in maker_events(path, 1) if e["type"] == "produced"][:singles]
+    maker = batch_events[0]["actor"]
+    singles = [e for e in _produced(path) if e["actor"] != maker]
+    out: dict[str, Any] = {"batch_events": len(batch_events)}
     with tempfile.TemporaryDirectory() as tmp:
         direct_db = Path(tmp) / "direct.db"
         with open_store(direct_db) as store:
             register_sim_firms(store, path)
-            direct = len(batch_events) / timed(
+            out["direct_rate"] = len(batch_events) / timed(
                 lambda: import_items(store, (SourceItem(e) for e in batch_events))
             )
         db = Path(tmp) / "api.db"
         with open_store(db) as store:
             register_sim_firms(store, path)
-            tokens = [
-                create_token(store, events[0]["actor"], label="bench")[1]
-                for events in (batch_events, single_events)
-            ]
+            tokens = {
+                actor: create_token(store, actor, label="bench")[1]
+                for actor in sorted({maker, *(e["actor"] for e in singles)})
+            }
+        for group in (1, clients):
+            copy = Path(tmp) / f"writer-{group}.db"
+            shutil.copy(db, copy)
+            out[f"writer_{group}"] = writer_rate(copy, singles[: group * 40], tokens, group)
+        bodies = Path(tmp) / "singles.tsv"
+        write_bodies(bodies, singles, tokens)
         port = free_port()
         server = serve(db, port, {"BATTRACE_API_MAX_BATCH_ITEMS": "10000"})
         try:
             url = f"http://127.0.0.1:{port}"
-            rate = batch_rate(url, tokens[0], batch_events, size)
-            latencies = asyncio.run(_single(url, tokens[1], single_events, clients))
+            out["batch_rate"] = batch_rate(url, tokens[maker], batch_events, size)
+            out["closed"] = wrk_run(url, bodies, 0, clients, seconds, 0)
+            # the reports still in flight when the closed run stopped were sent: skip them too
+            sent = out["closed"]["requests"] + clients
+            out["paced"] = wrk_run(url, bodies, sent, clients, seconds, think)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return {
-        "batch_events": len(batch_events),
-        "batch_rate": rate,
-        "direct_rate": direct,
-        "singles": len(latencies),
-        "p50": percentile(latencies, 50),
-        "p99": percentile(latencies, 99),
-        "single_rate": len(latencies) / (sum(latencies) / 1000 / clients),
-    }
+    if out["closed"]["requests"] + out["paced"]["requests"] + 2 * clients >= len(singles):
+        raise RuntimeError(f"wrk ran out of events ({len(singles)}): use more --events")
+    return out
+
+
+def _produced(path: Path) -> list[dict[str, Any]]:
+    """Every ``produced`` event of the simulation, as a live client would send it."""
+    found = []
+    with path.open("rb") as f:
+        for line in f:
+            if b'"produced"' in line:
+                event = orjson.loads(line)
+                if event["type"] == "produced":
+                    del event["reported_at"]
+                    found.append(event)
+    return found
 
 
 def main() -> None:
@@ -157,24 +278,37 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=400_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--singles", type=int, default=3000)
+    parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
+    parser.add_argument("--think", type=int, default=100, help="mean pause of a paced client, ms")
     args = parser.parse_args()
-    r = run(args.events, args.batch, args.clients, args.singles)
+    r = run(args.events, args.batch, args.clients, args.seconds, args.think)
+    closed, paced = r["closed"], r["paced"]
     text = "\n".join(
         [
             f"Machine: {machine()}",
             "",
             f"Command: `python -m benchmarks.bench_api --events {args.events} --batch {args.batch}"
-            f" --clients {args.clients} --singles {args.singles}` (server: `battrace serve`,"
-            " SQLite, own process; load over loopback from the benchmark process)",
+            f" --clients {args.clients} --seconds {args.seconds} --think {args.think}` (server:"
+            " `battrace serve`, SQLite with synchronous=FULL, own process; load over loopback:"
+            " batches from the benchmark process, single reports from wrk)",
             "",
             f"- Batch reporting over HTTP: {r['batch_events']:,} events of one battery maker in"
             f" batches of {args.batch:,}: **{r['batch_rate']:,.0f} events/s** (target >= 10,000);"
             f" the same events through `import_items` in-process: {r['direct_rate']:,.0f}"
             f" events/s (HTTP reaches {r['batch_rate'] / r['direct_rate']:.0%} of it).",
-            f"- Single reports, {args.clients} concurrent clients, {r['singles']:,} `produced`"
-            f" events: p50 {r['p50']:.1f} ms, **p99 {r['p99']:.1f} ms** (target < 20 ms),"
-            f" about {r['single_rate']:,.0f} reports/s.",
+            f"- Single reports, {args.clients} clients, closed loop (each sends its next report"
+            f" when the last is answered), {closed['requests']:,} `produced` events in"
+            f" {closed['seconds']:.0f} s: **{closed['rate']:,.0f} reports/s**, p50"
+            f" {closed['p50']:.1f} ms, p90 {closed['p90']:.1f} ms, **p99 {closed['p99']:.1f} ms**"
+            " (target < 20 ms).",
+            f"- Single reports, {args.clients} clients, paced (each waits 0 to"
+            f" {2 * args.think} ms between reports), {paced['requests']:,} events:"
+            f" {paced['rate']:,.0f} reports/s, p50 {paced['p50']:.1f} ms, p90"
+            f" {paced['p90']:.1f} ms, **p99 {paced['p99']:.1f} ms**.",
+            f"- Baseline, the server's group-commit writer alone in this process (no HTTP), median"
+            f" per report: groups of 1: {r['writer_1']:,.0f} reports/s; groups of"
+            f" {args.clients}: {r[f'writer_{args.clients}']:,.0f} reports/s (closed-loop HTTP"
+            f" reaches {closed['rate'] / r[f'writer_{args.clients}']:.0%} of it).",
         ]
     )
     print(text)

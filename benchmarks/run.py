@@ -34,7 +34,7 @@ def steps(quick: bool) -> list[list[str]]:
             ["bench_import", "--events", "50000", "--repeat", "3"],
             ["bench_scale", "--events", "200000", "--queries", "1000"],
             ["bench_log", "--events", "150000", "--leaves", "50000", "--proofs", "500"],
-            ["bench_api", "--events", "50000", "--batch", "2000", "--singles", "500"],
+            ["bench_api", "--events", "150000", "--batch", "2000", "--seconds", "5"],
             [
                 "bench_supervision",
                 "--batteries",

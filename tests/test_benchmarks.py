@@ -91,3 +91,17 @@ def test_supervision_benchmark_scores_and_compares_engines(results: Path) -> Non
     assert "| late_report |" in lines
     overhead = "\n".join(bench_supervision.incremental_overhead(300, 1000, repeat=1))
     assert "with incremental alert updates" in overhead
+
+
+def test_api_benchmark_reads_wrk_and_refuses_failed_runs(tmp_path: Path) -> None:
+    line = (
+        '{"requests": 1200, "seconds": 2.0, "status_errors": 0, "socket_errors": 0,'
+        ' "p50": 4100, "p90": 9000, "p99": 18500, "max": 30000}'
+    )
+    found = bench_api.parse_wrk(f"Running 2s test\n{line}\n")
+    assert (found["rate"], found["p50"], found["p99"]) == (600.0, 4.1, 18.5)
+    with pytest.raises(RuntimeError, match="some reports failed"):
+        bench_api.parse_wrk(line.replace('"status_errors": 0', '"status_errors": 3'))
+    bodies = tmp_path / "bodies.tsv"
+    bench_api.write_bodies(bodies, [{"actor": "A", "n": 1}, {"actor": "B"}], {"A": "t1", "B": "t2"})
+    assert bodies.read_bytes() == b't1\t{"actor":"A","n":1}\nt2\t{"actor":"B"}\n'

@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import battrace
 from battrace.api import (
@@ -39,6 +40,7 @@ from battrace.api.context import ApiContext, log_options
 from battrace.api.errors import install_error_handlers
 from battrace.api.group_commit import GroupWriter
 from battrace.api.limits import BodyLimit
+from battrace.api.single_reports import answer_single, is_single_report
 from battrace.api.storage import StoreAccess
 from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
@@ -142,6 +144,19 @@ async def supervise(context: ApiContext, every_seconds: float, sweep_seconds: fl
             LOGGER.exception("updating the supervision alerts failed")
 
 
+class BattraceAPI(FastAPI):
+    """The FastAPI app, with single-event reports answered before its middleware and router."""
+
+    single_reports: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.single_reports is not None and is_single_report(scope):
+            scope["app"] = self
+            await self.single_reports(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     database: str | Callable[[], Store] | None = None, settings: Settings | None = None
 ) -> FastAPI:
@@ -194,7 +209,7 @@ def create_app(
             context.reports.close()
             access.close()
 
-    app = FastAPI(
+    app = BattraceAPI(
         title="battrace API",
         version=battrace.__version__,
         description=DESCRIPTION,
@@ -203,6 +218,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.battrace = context
+    # the hot path of live reporting, answered before FastAPI's stack (api/single_reports.py)
+    app.single_reports = BodyLimit(
+        answer_single, default=config.api_max_body, batch=config.api_max_batch_body
+    )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, default=config.api_max_body, batch=config.api_max_batch_body)
     for router in (
@@ -221,4 +240,4 @@ def create_app(
     return app
 
 
-__all__ = ["create_app"]
+__all__ = ["BattraceAPI", "create_app"]

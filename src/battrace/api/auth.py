@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from battrace.api.context import context_of
+from battrace.api.context import ApiContext, context_of
 from battrace.domain.access import Caller
 from battrace.errors import Unauthenticated
 from battrace.services.tokens import authenticate
@@ -25,22 +25,35 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def current_caller(
-    request: Request,
-    _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
-) -> Caller:
-    """The caller of ``request``; raises ``Unauthenticated`` for a bad Authorization header."""
-    header = request.headers.get("authorization")
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (None without the header);
+    ``Unauthenticated`` when the header is not a bearer token."""
     if header is None:
-        return Caller()
+        return None
     scheme, _sep, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated(
             "Authorization: expected 'Bearer <token>'", field="Authorization", rule="bearer"
         )
-    with context_of(request).access.reading() as store:
+    return token
+
+
+def token_caller(ctx: ApiContext, token: str) -> Caller:
+    """The caller a bearer token belongs to (``Unauthenticated`` when it is not valid)."""
+    with ctx.access.reading() as store:
         return Caller(authenticate(store, token))
 
 
-__all__ = ["bearer_scheme", "current_caller"]
+def current_caller(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Caller:
+    """The caller of ``request``; raises ``Unauthenticated`` for a bad Authorization header."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return Caller()
+    return token_caller(context_of(request), token)
+
+
+__all__ = ["bearer_scheme", "bearer_token", "current_caller", "token_caller"]

@@ -83,9 +83,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+def unexpected_response(method: str, path: str, exc: BaseException) -> Response:
+    """The 500 answer for an error nobody expected (its traceback goes to the log only)."""
+    logger.error("unexpected error on %s %s", method, path, exc_info=exc)
     return error_response(BattraceError("internal error; the server log has the details"))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return unexpected_response(request.method, request.url.path, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -96,4 +101,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-__all__ = ["error_response", "install_error_handlers", "parameter_error"]
+__all__ = ["error_response", "install_error_handlers", "parameter_error", "unexpected_response"]

@@ -7,6 +7,8 @@ report is its own group and waits for nobody.
 
 Each report keeps its own outcome, as if it had been sent alone:
 
+- a report that carries its bearer token (the fast path, api/single_reports.py) is
+  authenticated here, in the group's transaction, and must report as its own enterprise;
 - its idempotency key is looked up and its answer recorded in the group's transaction;
 - unsigned reports are checked together by ``report_events``; when one is refused the group
   is checked again without it (a report never depends on another concurrent one), and after
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,12 +33,16 @@ import orjson
 
 from battrace.api.idempotency import KEY_HEADER, Answer
 from battrace.api.storage import StoreAccess
+from battrace.domain.access import Caller
+from battrace.domain.entities import Enterprise
 from battrace.domain.quantities import utc_now
 from battrace.errors import BatchError, BattraceError, ConflictError
+from battrace.services.access import check_writes_as_caller
 from battrace.services.keys import SignedSubmission
 from battrace.services.reporting import SourceItem, report_events
+from battrace.services.tokens import authenticate
 from battrace.store.base import Store
-from battrace.store.rows import IdempotentAnswer, db_time
+from battrace.store.rows import EventRow, IdempotentAnswer, db_time
 from battrace.store.writes import WriteTransaction
 
 MAX_GROUP = 256
@@ -52,6 +58,7 @@ class Report:
     signed: SignedSubmission | None = None
     key: str | None = None
     digest: bytes = b""
+    token: str | None = None  # when set: authenticated by the writer, which sets caller_id
     answer: Future[Answer] = field(default_factory=Future)
 
 
@@ -148,7 +155,17 @@ class GroupWriter:
         keys_seen: set[tuple[str, str]] = set()
         unsigned: list[Report] = []
         signed: list[Report] = []
+        callers: dict[str, Enterprise] = {}  # token -> its enterprise, in this transaction
         for report in group:
+            if report.token is not None:
+                try:
+                    enterprise = callers.get(report.token) or authenticate(store, report.token)
+                    callers[report.token] = enterprise
+                    check_writes_as_caller(Caller(enterprise), None, report.data, "actor")
+                except BattraceError as exc:
+                    outcomes[report] = exc
+                    continue
+                report.caller_id = enterprise.id
             if report.key is not None:
                 name = (report.caller_id, report.key)
                 if name in keys_seen:
@@ -191,10 +208,11 @@ class GroupWriter:
         for _ in range(RETRIES):
             if not remaining:
                 return
+            kept = _Kept()
             try:
                 with store.write():  # a savepoint: a refused group leaves nothing behind
-                    result = report_events(
-                        store, [SourceItem(r.data) for r in remaining], **options
+                    report_events(
+                        store, [SourceItem(r.data) for r in remaining], **_with(options, kept)
                     )
             except BatchError as exc:
                 refused = remaining.pop(exc.index)
@@ -202,9 +220,8 @@ class GroupWriter:
                 continue
             except Exception:  # not one report's fault: find out one by one
                 break
-            first = result.first_id or 0
-            for offset, report in enumerate(remaining):
-                outcomes[report] = _stored(store, first + offset)
+            for report, row in zip(remaining, kept.rows, strict=True):
+                outcomes[report] = Answer(201, orjson.dumps(row.to_dict()))
             return
         for report in remaining:
             self._report_alone(store, report, outcomes, options)
@@ -216,10 +233,11 @@ class GroupWriter:
         outcomes: dict[Report, Answer | BaseException],
         options: dict[str, Any],
     ) -> None:
+        kept = _Kept()
         try:
             with store.write():
-                result = report_events(
-                    store, [SourceItem(report.data)], signed=report.signed, **options
+                report_events(
+                    store, [SourceItem(report.data)], signed=report.signed, **_with(options, kept)
                 )
         except BatchError as exc:
             outcomes[report] = exc.cause
@@ -227,13 +245,26 @@ class GroupWriter:
         except Exception as exc:  # its own failure (a bad signature ...), not the group's
             outcomes[report] = exc
             return
-        outcomes[report] = _stored(store, result.first_id or 0)
+        (row,) = kept.rows
+        outcomes[report] = Answer(201, orjson.dumps(row.to_dict()))
 
 
-def _stored(store: Store, event_id: int) -> Answer:
-    row = store.event(event_id)
-    assert row is not None
-    return Answer(201, orjson.dumps(row.to_dict()))
+class _Kept:
+    """An event sink keeping the accepted rows: each report's answer is its row as stored,
+    without reading it back."""
+
+    def __init__(self) -> None:
+        self.rows: list[EventRow] = []
+
+    def on_events(self, tx: WriteTransaction, events: Sequence[EventRow]) -> None:
+        self.rows.extend(events)
+
+    def before_commit(self, tx: WriteTransaction) -> None:
+        return None
+
+
+def _with(options: dict[str, Any], kept: _Kept) -> dict[str, Any]:
+    return {**options, "sinks": [*options.get("sinks", ()), kept]}
 
 
 def _replay(report: Report, kept: IdempotentAnswer) -> Answer | BaseException:

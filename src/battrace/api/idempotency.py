@@ -72,7 +72,9 @@ def idempotency_key(request: Request) -> str | None:
 
 def request_digest(request: Request, body: bytes) -> bytes:
     """SHA-256 over what makes two requests the same request."""
-    target = request.url.path + ("?" + request.url.query if request.url.query else "")
+    scope = request.scope  # the path and query as sent, without building a URL
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = scope.get("root_path", "") + scope["path"] + ("?" + query if query else "")
     digest = hashlib.sha256()
     for part in (request.method, target, request.headers.get(SIGNATURE_HEADER, "")):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\n")

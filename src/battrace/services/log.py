@@ -9,6 +9,7 @@ same transaction (:class:`LogAppender`). The log's Ed25519 key signs checkpoints
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ def log_signer(store: Store, key_file: str | None = None) -> Signer:
     """
     if key_file:
         try:
-            return Signer.from_key(Path(key_file).read_text(encoding="ascii").strip())
+            return _signer(Path(key_file).read_text(encoding="ascii").strip())
         except OSError as exc:
             raise ValidationError(
                 f"BATTRACE_LOG_KEY_FILE: cannot read {key_file}: {exc}",
@@ -108,7 +109,13 @@ def log_signer(store: Store, key_file: str | None = None) -> Signer:
                 tx.set_meta(_KEY_META, stored)
                 if store.meta(_ORIGIN_META) is None:
                     tx.set_meta(_ORIGIN_META, DEFAULT_ORIGIN)
-    return Signer.from_key(stored)
+    return _signer(stored)
+
+
+@functools.lru_cache(maxsize=16)
+def _signer(key: str) -> Signer:
+    # parsing a key costs more than a small write: every write appends to the log
+    return Signer.from_key(key)
 
 
 def log_verifier_key(store: Store, key_file: str | None = None) -> str:
