@@ -221,7 +221,7 @@ class GroupWriter:
             except Exception:  # not one report's fault: find out one by one
                 break
             for report, row in zip(remaining, kept.rows, strict=True):
-                outcomes[report] = Answer(201, orjson.dumps(row.to_dict()))
+                outcomes[report] = _written(row)
             return
         for report in remaining:
             self._report_alone(store, report, outcomes, options)
@@ -246,7 +246,11 @@ class GroupWriter:
             outcomes[report] = exc
             return
         (row,) = kept.rows
-        outcomes[report] = Answer(201, orjson.dumps(row.to_dict()))
+        outcomes[report] = _written(row)
+
+
+def _written(row: EventRow) -> Answer:
+    return Answer(201, orjson.dumps(row.to_dict()), event_id=row.id)
 
 
 class _Kept:

@@ -46,6 +46,7 @@ class Answer:
     status: int
     body: bytes
     replayed: bool = False
+    event_id: int | None = None  # the event a single report wrote, when known without parsing
 
     def response(self, headers: dict[str, str] | None = None) -> Response:
         extra = dict(headers or {})

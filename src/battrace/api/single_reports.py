@@ -78,7 +78,8 @@ async def _report(request: Request) -> Answer:
 def _location(answer: Answer) -> dict[str, str]:
     if answer.status != 201:
         return {}
-    return {"Location": f"{PATH}/{orjson.loads(answer.body)['id']}"}
+    event_id = answer.event_id if answer.event_id is not None else orjson.loads(answer.body)["id"]
+    return {"Location": f"{PATH}/{event_id}"}
 
 
 async def answer_single(scope: Scope, receive: Receive, send: Send) -> None:

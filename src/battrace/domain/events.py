@@ -13,7 +13,7 @@ corrects.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -336,6 +336,7 @@ class EventIn:
     place: str | None
     ref: str | None
     body: Any  # the type's body model
+    _body_data: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def involved_codes(self) -> tuple[str, ...]:
         """Every battery code the event touches: its batteries and those named in its body."""
@@ -356,9 +357,11 @@ class EventIn:
         return tuple(seen)
 
     def body_dict(self) -> dict[str, Any]:
-        """The body as JSON-ready data: decimals as strings, dates as ISO text."""
-        data: dict[str, Any] = self.body.model_dump(mode="json", exclude_none=True)
-        return data
+        """The body as JSON-ready data: decimals as strings, dates as ISO text (made once;
+        treat it as read-only)."""
+        if self._body_data is None:
+            self._body_data = self.body.model_dump(mode="json", exclude_none=True)
+        return self._body_data
 
 
 def _field_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:

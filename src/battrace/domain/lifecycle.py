@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from battrace.codes import BatteryCode, parse_battery_code
 from battrace.domain.entities import TERMINAL_STATES, BatteryState, Enterprise, State
@@ -184,6 +184,15 @@ def _check_spec(parsed: BatteryCode, spec: UnitSpec, field: str) -> None:
         )
 
 
+def _spec_data(event: EventIn, spec: UnitSpec) -> dict[str, Any]:
+    """The spec as JSON-ready data; from the event's own body data when the spec is its body
+    (a produced event: dumped once for the event and all its units)."""
+    if spec is event.body:
+        return {k: v for k, v in event.body_dict().items() if k in _SPEC_FIELDS}
+    data: dict[str, Any] = spec.model_dump(mode="json", exclude_none=True, include=_SPEC_FIELDS)
+    return data
+
+
 def _new_unit(
     ctx: Context, event: EventIn, event_id: int, code: str, spec: UnitSpec, actor: Enterprise
 ) -> BatteryState:
@@ -208,7 +217,7 @@ def _new_unit(
         level=parsed.product_type,
         battery_type=parsed.battery_type,
         maker=actor.id,
-        spec=spec.model_dump(mode="json", exclude_none=True, include=_SPEC_FIELDS),
+        spec=_spec_data(event, spec),
         state=S.IN_STOCK,
         holder=actor.id,
         place=event.place or actor.division,
