@@ -131,6 +131,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "24",
         "The server recomputes every alert (a full sweep) this often, and once at start.",
     ),
+    SettingSpec(
+        "cache_dir",
+        "BATTRACE_CACHE_DIR",
+        None,
+        "Folder for what battrace computes once and reuses across processes (the supervision"
+        " rules' compiled SQL, the working-day calendar). Default: the user's cache folder.",
+    ),
 )
 
 _NUMBERS = (
@@ -176,6 +183,7 @@ class Settings:
     supervision_rules: str | None = None  # read by battrace.supervision.service
     supervision_seconds: int = 30
     supervision_sweep_hours: int = 24
+    cache_dir: str | None = None  # read by battrace.supervision.sqlcache
 
     @property
     def database_target(self) -> str:
@@ -216,6 +224,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         api_host=values["api_host"] or "127.0.0.1",
         epcis_schema=values["epcis_schema"],
         supervision_rules=values["supervision_rules"],
+        cache_dir=values["cache_dir"],
         **numbers,
     )
 

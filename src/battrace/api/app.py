@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,9 +46,11 @@ from battrace.api.storage import StoreAccess
 from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
 from battrace.store import Store
+from battrace.supervision.alerts import reconcile
+from battrace.supervision.config import RuleSettings
 from battrace.supervision.config import load_settings as load_rule_settings
-from battrace.supervision.incremental import AlertUpdater
-from battrace.supervision.service import sweep
+from battrace.supervision.process import RuleProcess, TouchedBatteries, worker_can_open
+from battrace.supervision.service import sweep, update_alerts
 from battrace.web import routes as web_routes
 
 LOGGER = logging.getLogger(__name__)
@@ -111,19 +114,54 @@ async def publish_checkpoints(context: ApiContext, every_seconds: float) -> None
 
 
 def update_alerts_now(context: ApiContext) -> dict[str, int]:
-    """Bring the alerts of every battery touched since the last update up to date: read on a
-    reader connection, so that reports wait for the writer only while the alerts are written."""
-    if context.alerts is None:
+    """Bring the alerts of every battery touched since the last update up to date: in the
+    rule worker process when there is one (it writes them itself, in one short transaction),
+    else here, reading on a reader connection and holding the writer only to write them."""
+    if context.touched is None:
         return {}
-    with context.access.reading() as reader:
-        return context.alerts.flush(reader, writing=context.access.writing)
+    taken = context.touched.take()
+    if taken is None:
+        return {}
+    codes, first, last = taken
+    try:
+        if context.rules is not None:
+            return context.rules.update(codes, first, last)
+        with context.access.reading() as reader:
+            return update_alerts(
+                reader,
+                codes,
+                first,
+                last,
+                settings=context.rule_settings,
+                writing=context.access.writing,
+            )
+    except BaseException:
+        context.touched.give_back(taken)  # the next update retries it
+        raise
 
 
 def sweep_now(context: ApiContext) -> dict[str, Any]:
-    """A full sweep: evaluated on its own connection, reconciled through the writer."""
-    settings = context.alerts.settings if context.alerts is not None else None
-    with context.access.reading() as reader:
-        return sweep(reader, settings=settings, writing=context.access.writing).to_dict()
+    """A full sweep: evaluated in the rule worker process when there is one (else on a
+    reader connection here), reconciled through the server's writer."""
+    if context.rules is None:
+        with context.access.reading() as reader:
+            return sweep(
+                reader, settings=context.rule_settings, writing=context.access.writing
+            ).to_dict()
+    settings = context.rule_settings or RuleSettings()
+    started = time.perf_counter()
+    found = context.rules.findings()
+    evaluated = time.perf_counter() - started
+    with context.access.writing() as writer:
+        result = reconcile(writer, found, rules=list(settings.rules))
+    findings: dict[str, int] = {}
+    for finding in found:
+        findings[finding.rule] = findings.get(finding.rule, 0) + 1
+    return {
+        "findings": findings,
+        "reconciled": {k: int(v) for k, v in result.to_dict().items()},
+        "seconds": {"evaluate": evaluated, "total": time.perf_counter() - started},
+    }
 
 
 async def supervise(context: ApiContext, every_seconds: float, sweep_seconds: float) -> None:
@@ -179,13 +217,20 @@ def create_app(
         target = database if database is not None else config.database_target
         access = StoreAccess(target, readers=config.api_readers, prepare=prepare)
 
-    updater = AlertUpdater(settings=load_rule_settings(config.supervision_rules))
+    touched = TouchedBatteries()
+    rule_settings = load_rule_settings(config.supervision_rules)
+    where = None if callable(database) else (database or config.database_target)
+    rules = (
+        RuleProcess(where, config.supervision_rules)
+        if where is not None and worker_can_open(where)
+        else None
+    )
     reports = GroupWriter(
         access,
-        lambda: {**log_options(config), "sinks": [updater]},
+        lambda: {**log_options(config), "sinks": [touched]},
         config.api_idempotency_hours,
     )
-    context = ApiContext(config, access, reports, updater)
+    context = ApiContext(config, access, reports, touched, rule_settings, rules)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -207,6 +252,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             context.reports.close()
+            if rules is not None:
+                await asyncio.to_thread(rules.close)
             access.close()
 
     app = BattraceAPI(

@@ -13,7 +13,8 @@ from battrace.services import log as log_service
 
 if TYPE_CHECKING:  # group_commit answers through idempotency, which needs this module
     from battrace.api.group_commit import GroupWriter
-    from battrace.supervision.incremental import AlertUpdater
+    from battrace.supervision.config import RuleSettings
+    from battrace.supervision.process import RuleProcess, TouchedBatteries
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +22,17 @@ class ApiContext:
     settings: Settings
     access: StoreAccess
     reports: GroupWriter  # the group-commit writer of single-event reports
-    alerts: AlertUpdater | None = None  # notes what accepted events touch (supervision)
+    # supervision (api/app.py, supervise): what accepted events touch, the rules' settings and
+    # the worker process evaluating them (None where no other process can open the database)
+    touched: TouchedBatteries | None = None
+    rule_settings: RuleSettings | None = None
+    rules: RuleProcess | None = None
 
     def log_options(self) -> dict[str, Any]:
         """Keyword arguments for every ``report_events`` call of the API."""
         options = log_options(self.settings)
-        if self.alerts is not None:
-            options["sinks"] = [self.alerts]
+        if self.touched is not None:
+            options["sinks"] = [self.touched]
         return options
 
 

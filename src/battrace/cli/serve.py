@@ -10,7 +10,6 @@ import typer
 from battrace.cli.common import DbOption, app, err
 from battrace.config import load_settings
 
-
 GC_THRESHOLDS = (50_000, 20, 100)  # CPython's defaults: (700, 10, 10)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
 import pydantic
@@ -64,11 +64,21 @@ class SourceItem:
 
 class EventSink(Protocol):
     """Sees each chunk of accepted events inside the writing transaction, before they are
-    inserted (it may fill in their log columns), and the transaction once before it commits."""
+    inserted (it may fill in their log columns), and the transaction once before it commits.
+
+    A sink that also defines ``on_batteries(tx, batteries)`` (:class:`BatterySink`) is given,
+    after each chunk, the states the chunk wrote of the batteries it changed."""
 
     def on_events(self, tx: WriteTransaction, events: Sequence[EventRow]) -> None: ...
 
     def before_commit(self, tx: WriteTransaction) -> None: ...
+
+
+class BatterySink(EventSink, Protocol):
+    """An event sink that also sees the battery states each chunk wrote (read them at once:
+    the objects are the importer's own)."""
+
+    def on_batteries(self, tx: WriteTransaction, batteries: Sequence[BatteryState]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +326,9 @@ class _Batch:
         self.now = now
         self.trust_reported_at = trust_reported_at
         self.sinks = sinks
+        self.battery_sinks = [
+            cast(BatterySink, s) for s in sinks if callable(getattr(s, "on_batteries", None))
+        ]
         self.ctx = _BatchContext(tx, store)
         self.next_id = tx.next_event_id()
         # the item refused for a state, custody or identity rule, to record after rollback
@@ -381,6 +394,10 @@ class _Batch:
             sink.on_events(self.tx, rows)
         self.tx.insert_events(rows, links)
         self.tx.save_batteries(dirty.values())
+        if self.battery_sinks:
+            states = list(dirty.values())
+            for battery_sink in self.battery_sinks:
+                battery_sink.on_batteries(self.tx, states)
         ctx.forget_all()
         return len(rows), len(dirty)
 
@@ -480,6 +497,7 @@ def report_event(store: Store, data: Any, **options: Any) -> EventRow:
 
 
 __all__ = [
+    "BatterySink",
     "EventSink",
     "ReportResult",
     "SourceItem",

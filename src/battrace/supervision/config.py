@@ -41,6 +41,10 @@ RULE_SEVERITY: Final[dict[str, Severity]] = {
     "scrapped_without_battery": Severity.CRITICAL,
 }
 
+#: Rules judged per battery: an incremental evaluation over the batteries new events touched
+#: gives exactly their findings. The others (per firm and year) are left to sweeps.
+BATTERY_RULES: Final = tuple(r for r in RULE_SEVERITY if r != "low_reuse_share")
+
 #: 2018 Interim Provisions on Traceability Management of NEV Power Batteries: working days
 #: each party has to report a fact (battery makers 15 as vehicle makers; the sale deadline of
 #: Art. 9 is not confirmed, 30 assumed).

@@ -19,7 +19,9 @@ as :func:`battrace.supervision.calendar.day_number` does.
 
 A *scope* is the incremental path: :func:`scoped_engine` copies the events of some batteries
 (and a range of new event ids) out of the store into an in-memory DuckDB, where the same rules
-run over just what new events touched.
+run over just what new events touched. The new events themselves may come from memory
+(:class:`Fresh`, what the importer just wrote) instead of being read back. That path runs the
+rules' cached SQL on a plain DuckDB connection: Ibis is imported only to compile.
 """
 
 from __future__ import annotations
@@ -30,16 +32,16 @@ from datetime import date, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final
 
-import ibis
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from battrace.domain.events import Material
 from battrace.domain.quantities import to_aware_datetime
 from battrace.errors import ValidationError
 from battrace.store.base import Store
 from battrace.supervision.calendar import day_number
-from battrace.supervision.tables import EXPORT_TABLES, LogTable, arrow_rows
+from battrace.supervision.tables import EXPORT_TABLES, LogTable, arrow_rows, column
 
 MATERIALS: Final = tuple(m.value for m in Material)
 CHINA_TIME: Final = timezone(timedelta(hours=8))
@@ -137,7 +139,7 @@ _VIN_TYPES: Final = (
 )
 
 
-def _event_select(sql: _Sql, where: str) -> str:
+def _event_select(sql: _Sql, where: str, source: str = "events") -> str:
     real, text = sql.d.real, "TEXT" if sql.d.name != "duckdb" else "VARCHAR"
     recycled = ("recycled",)
     # a vehicle maker's 15 working days run from the conformity certificate (2018 Interim
@@ -159,7 +161,18 @@ def _event_select(sql: _Sql, where: str) -> str:
   {_when(sql, ("repurposed",), sql.number("e.body", "spec.mass_kg"), real)} AS product_mass,
   {_when(sql, recycled, sql.number("e.body", "input_mass_kg"), real)} AS input_mass,
   {outputs}
-FROM events e {where}"""
+FROM {source} e {where}"""
+
+
+def _seq_select(links: str, events: str) -> str:
+    """Every (battery, event) pair with the event's columns: most rules walk a battery's
+    events in order, so the join is made once."""
+    return (
+        "SELECT x.code AS code, e.id AS id, e.type AS type, e.actor AS actor,"
+        " e.counterparty AS counterparty, e.occ_day AS occ_day, e.vin AS vin,"
+        " e.new_code AS new_code, e.product AS product"
+        f" FROM {links} x JOIN {events} e ON e.id = x.event_id"
+    )
 
 
 def _battery_select(sql: _Sql, where: str) -> str:
@@ -219,6 +232,9 @@ class Engine:
         # the batteries a scoped engine holds every event of (None: the whole log)
         self.scope = scope
         self._arrow: dict[str, pa.Table] = {}  # Arrow tables DuckDB reads in place
+        # the ids of the new events whose facts a Stage made on this connection
+        self.staged: tuple[int, int] | None = None
+        self._owns = True  # closing the engine closes its connection
 
     # -- building -----------------------------------------------------------------------------
     def _done(self, result: Any) -> None:
@@ -280,19 +296,15 @@ class Engine:
         for name, table in dimensions.items():
             self._upload(name, table)
         self._tables.clear()
+        if self.staged is not None:  # the new events' facts were made as they came
+            self._staged_build()
+            return
         self._temp_table("sv_ev", _event_select(self.sql, ""))
         self._temp_table("sv_eb", "SELECT code, event_id FROM event_batteries")
         self._temp_table("sv_bat", _battery_select(self.sql, ""))
         # every (battery, event) pair with the event's columns: most rules walk a battery's
         # events in order, so the join is made once
-        self._temp_table(
-            "sv_seq",
-            "SELECT x.code AS code, e.id AS id, e.type AS type, e.actor AS actor,"
-            " e.counterparty AS counterparty, e.occ_day AS occ_day, e.vin AS vin,"
-            " e.new_code AS new_code, e.product AS product"
-            f" FROM {self._qualified('sv_eb')} x JOIN {self._qualified('sv_ev')} e"
-            " ON e.id = x.event_id",
-        )
+        self._temp_table("sv_seq", _seq_select(self._qualified("sv_eb"), self._qualified("sv_ev")))
         self._temp_table("sv_rej", _rejection_select(self.sql))
         if self.dialect == "duckdb":
             return  # DuckDB scans and hashes; an index would only cost time to build
@@ -303,6 +315,28 @@ class Engine:
             "CREATE INDEX sv_bat_vin ON sv_bat (vin)",
         ):
             self._run(index)
+
+    def _staged_build(self) -> None:
+        """The facts when a :class:`Stage` made those of the new events (ids ``staged``):
+        the same statements over the other events, and views adding the staged rows (no copy
+        of them)."""
+        assert self.staged is not None
+        first, last = self.staged
+        outside = f"WHERE e.id < {int(first)} OR e.id > {int(last)}"
+        self._temp_table("sv_ev_rest", _event_select(self.sql, outside))
+        self._view("sv_ev", f"SELECT * FROM sv_ev_rest UNION ALL SELECT * FROM {_STAGED_EV}")
+        self._view("sv_eb", "SELECT code, event_id FROM event_batteries")
+        self._temp_table("sv_bat", _battery_select(self.sql, ""))
+        older = (
+            "(SELECT x.code, x.event_id FROM event_batteries x"
+            f" WHERE x.event_id < {int(first)} OR x.event_id > {int(last)})"
+        )
+        self._temp_table("sv_seq_rest", _seq_select(older, "sv_ev_rest"))
+        self._view("sv_seq", f"SELECT * FROM sv_seq_rest UNION ALL SELECT * FROM {_STAGED_SEQ}")
+        self._temp_table("sv_rej", _rejection_select(self.sql))
+
+    def _view(self, name: str, select: str) -> None:
+        self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
 
     def _qualified(self, name: str) -> str:
         return f"{self._temp}.{name}" if self._temp and self.dialect == "sqlite" else name
@@ -344,6 +378,8 @@ class Engine:
         return day_number(latest.date())
 
     def close(self) -> None:
+        if not self._owns:
+            return
         disconnect = getattr(self.con, "disconnect", None)
         if disconnect is not None:
             disconnect()
@@ -358,6 +394,8 @@ def store_engine(store: Store) -> Engine:
             field="db",
             rule="file_database",
         )
+    import ibis
+
     if store.dialect == "sqlite":
         con = ibis.sqlite.connect(store.location)
         return Engine(con, _SQLITE, "temp")
@@ -371,32 +409,90 @@ PARQUET_TABLES: Final = tuple(t.name for t in EXPORT_TABLES)
 def _copy(
     store: Store, table: LogTable, where: str, params: list[Any], lean: bool = False
 ) -> pa.Table:
-    """Rows of ``table`` as Arrow; ``lean`` leaves out the JSON no per-battery rule reads
-    (bodies of events without a rule field, specs of batteries not treated)."""
-    names = ", ".join(_LEAN.get(c, c) if lean else c for c, _ in table.columns)
+    """Rows of ``table`` as Arrow; ``lean`` leaves out what no per-battery rule reads (bodies
+    of events without a rule field, specs of batteries not treated, battery columns the facts
+    do not use)."""
+    leaner = _LEAN.get(table.name, {}) if lean else {}
+    names = ", ".join(leaner.get(c, c) for c, _ in table.columns)
     rows = store._connection().query(f"SELECT {names} FROM {table.name} {where}", params)
     return arrow_rows(table, rows)
 
 
-_BODY_TYPES: Final = (*_VIN_TYPES, "repurposed", "recycled")
+#: event types whose body holds a field a per-battery rule reads
+BODY_TYPES: Final = (*_VIN_TYPES, "repurposed", "recycled")
 _LEAN: Final = {
-    "body": "CASE WHEN type IN ("
-    + ", ".join(f"'{t}'" for t in _BODY_TYPES)
-    + ") THEN body ELSE '{}' END AS body",
-    "spec": "CASE WHEN state IN ('recycled', 'disposed', 'repurposed', 'dismantled')"
-    " THEN spec ELSE '{}' END AS spec",
+    "events": {
+        "body": "CASE WHEN type IN ("
+        + ", ".join(f"'{t}'" for t in BODY_TYPES)
+        + ") THEN body ELSE '{}' END AS body",
+        "ref": "NULL AS ref",
+        "corrects": "NULL AS corrects",
+    },
+    "batteries": {
+        "spec": "CASE WHEN state IN ('recycled', 'disposed', 'repurposed', 'dismantled')"
+        " THEN spec ELSE '{}' END AS spec",
+        # not read by the facts (_battery_select)
+        **{
+            c: f"NULL AS {c}"
+            for c in (
+                "battery_type",
+                "predecessors",
+                "pending_to",
+                "pending_event",
+                "parent",
+                "place",
+                "soh_percent",
+            )
+        },
+    },
 }
 
 
 def _in_chunks(
-    store: Store, table: LogTable, column: str, values: list[Any], extra: str = ""
+    store: Store,
+    table: LogTable,
+    column: str,
+    values: list[Any],
+    extra: str = "",
+    extra_params: list[Any] | None = None,
 ) -> list[pa.Table]:
     conn = store._connection()
     parts = []
     for start in range(0, len(values), _CHUNK):
         clause, params = conn.codes_clause(column, values[start : start + _CHUNK])
+        params = [*params, *(extra_params or [])]
         parts.append(_copy(store, table, f"WHERE {clause}{extra}", params, lean=True))
     return parts or [arrow_rows(table, [])]
+
+
+def _rows_of(
+    store: Store,
+    table: LogTable,
+    codes: list[str],
+    written: pa.Table | None,
+    have: dict[str, int],
+) -> list[pa.Table]:
+    """Rows of the batteries ``codes``: from ``written`` (at ``have``) when there, the others
+    read from the store."""
+    if written is None:
+        return _in_chunks(store, table, "code", codes)
+    found = [have[c] for c in codes if c in have]
+    rest = [c for c in codes if c not in have]
+    parts = [written.take(found)] if found else []
+    if rest or not parts:
+        parts += _in_chunks(store, table, "code", rest)
+    return parts
+
+
+def _codes_in_chunks(store: Store, column: str, values: list[Any]) -> set[str]:
+    """Codes of the batteries whose ``column`` is one of ``values``."""
+    conn = store._connection()
+    codes: set[str] = set()
+    for start in range(0, len(values), _CHUNK):
+        clause, params = conn.codes_clause(column, values[start : start + _CHUNK])
+        rows = conn.query(f"SELECT code FROM batteries WHERE {clause}", params)
+        codes.update(str(row[0]) for row in rows)
+    return codes
 
 
 #: event types the per-battery rules follow through a battery's history
@@ -420,47 +516,111 @@ _HISTORY: Final = ", ".join(
 _CHUNK: Final = 20_000
 
 
-def scoped_engine(store: Store, scope: Scope) -> Engine:
+@dataclass(frozen=True, slots=True)
+class Fresh:
+    """The new events of a scope as they were written (an importer's sink kept them), so
+    that :func:`scoped_engine` need not read them back: every event ``first_id .. last_id``
+    as rows of ``events`` (``body`` lean: ``{}`` unless its type is one of
+    :data:`BODY_TYPES`), their ``event_batteries`` links, the VINs their bodies name, and
+    possibly the current rows of the batteries they changed (lean)."""
+
+    events: pa.Table
+    links: pa.Table
+    vins: frozenset[str]
+    # the stored rows (lean) of batteries these events changed, when known to be current
+    batteries: pa.Table | None = None
+
+
+def scoped_engine(
+    store: Store, scope: Scope, fresh: Fresh | None = None, stage: Stage | None = None
+) -> Engine:
     """An engine on an in-memory DuckDB holding every event of ``scope``'s batteries, of the
-    packs bound to the same vehicles, and the new events ``first_id .. last_id``; with the
-    enterprises, the whitelist and the refused reports. Reads go through the store's indexes
-    (battery code, event id), so the cost follows the scope, not the log. Only the per-battery
-    rules may run on it: JSON no such rule reads is left out."""
+    packs bound to the same vehicles, and the new events ``first_id .. last_id`` (read from
+    the store, or given as ``fresh``); with the enterprises, the whitelist and the refused
+    reports. Reads go through the store's indexes (battery code, event id), so the cost
+    follows the scope, not the log. Only the per-battery rules may run on it: JSON no such
+    rule reads is left out.
+
+    A ``stage`` that made the facts of exactly these new events (``fresh``) as they came lends
+    its connection: only the facts of the rest are made then."""
     tables = {t.name: t for t in EXPORT_TABLES}
-    new_events = _copy(
-        store,
-        tables["events"],
-        "WHERE id BETWEEN ? AND ?",
-        [scope.first_id, scope.last_id],
-        lean=True,
-    )
+    fresh_ids = range(scope.first_id, scope.last_id + 1)
+    if stage is not None and (fresh is None or stage.ids != (scope.first_id, scope.last_id)):
+        raise ValueError(f"the stage holds {stage.ids}, not {scope.first_id} .. {scope.last_id}")
+    if fresh is None:
+        new_events = _copy(
+            store,
+            tables["events"],
+            "WHERE id BETWEEN ? AND ?",
+            [scope.first_id, scope.last_id],
+            lean=True,
+        )
+        vins = {
+            v
+            for body in new_events.column("body").to_pylist()
+            if isinstance(v := orjson.loads(body).get("vin"), str)
+        }
+    else:
+        new_events = fresh.events
+        ids = new_events.column("id")
+        if new_events.num_rows != len(fresh_ids) or (
+            len(fresh_ids)
+            and (pc.min(ids).as_py() != scope.first_id or pc.max(ids).as_py() != scope.last_id)
+        ):
+            raise ValueError(
+                f"fresh events do not cover {scope.first_id} .. {scope.last_id}"
+                f" ({new_events.num_rows} rows)"
+            )
+        vins = set(fresh.vins)
     codes = set(scope.batteries)
-    vins = {
-        v
-        for body in new_events.column("body").to_pylist()
-        if isinstance(v := orjson.loads(body).get("vin"), str)
-    }
-    listed = _in_chunks(store, tables["batteries"], "code", sorted(codes))
+    # the rows of the batteries: those the new events wrote when given, the others read
+    written = fresh.batteries if fresh is not None else None
+    have: dict[str, int] = {}
+    if written is not None:
+        have = {c: i for i, c in enumerate(written.column("code").to_pylist())}
+    listed = _rows_of(store, tables["batteries"], sorted(codes), written, have)
     for part in listed:
         vins.update(v for v in part.column("vin").to_pylist() if v)
-    sharing = _in_chunks(store, tables["batteries"], "vin", sorted(vins))
-    for part in sharing:
-        codes.update(part.column("code").to_pylist())
+    # the packs bound to the same vehicles: their codes first, then the rows not already read
+    known = set(codes)
+    sharing_codes = _codes_in_chunks(store, "vin", sorted(vins))
+    extra = sorted(c for c in sharing_codes if c not in known)
+    sharing = _rows_of(store, tables["batteries"], extra, written, have) if extra else []
+    codes.update(sharing_codes)
     batteries = pa.concat_tables([*listed, *sharing])
-    # a pack found by code and by VIN is copied twice: keep its first row
+    # a pack listed twice (never from these queries, but cheap to be sure): keep its first row
     first: dict[str, int] = {}
     for index, code in enumerate(batteries.column("code").to_pylist()):
         first.setdefault(code, index)
-    batteries = batteries.take(sorted(first.values()))
+    if len(first) != batteries.num_rows:
+        batteries = batteries.take(sorted(first.values()))
     ordered = sorted(codes)
-    links = pa.concat_tables(_in_chunks(store, tables["event_batteries"], "code", ordered))
-    fresh = range(scope.first_id, scope.last_id + 1)
+    if fresh is None:
+        links = pa.concat_tables(_in_chunks(store, tables["event_batteries"], "code", ordered))
+    else:
+        # the links of the new events are known; the store holds those of older (and of any
+        # later) events
+        outside = " AND (event_id < ? OR event_id > ?)"
+        stored = _in_chunks(
+            store,
+            tables["event_batteries"],
+            "code",
+            ordered,
+            outside,
+            [scope.first_id, scope.last_id],
+        )
+        # every code the new events link is in the scope: the sink noted them all
+        if not pc.all(
+            pc.is_in(fresh.links.column("code"), value_set=column(ordered, pa.string()))
+        ).as_py():
+            raise ValueError("the new events link batteries outside the scope")
+        links = pa.concat_tables([fresh.links.cast(stored[0].schema), *stored])
     # older events: those of the types a per-battery rule follows (a late report is judged on
     # the new event alone), and each battery's last event (how long it has been quiet)
     last = set(batteries.column("last_event").to_pylist())
-    ids = sorted(i for i in set(links.column("event_id").to_pylist()) if i not in fresh)
+    ids = sorted(i for i in set(links.column("event_id").to_pylist()) if i not in fresh_ids)
     older = _in_chunks(store, tables["events"], "id", ids, f" AND (type IN ({_HISTORY}))")
-    quiet = sorted(i for i in last if i not in fresh and i is not None)
+    quiet = sorted(i for i in last if i not in fresh_ids and i is not None)
     older += _in_chunks(store, tables["events"], "id", quiet, f" AND type NOT IN ({_HISTORY})")
     events = pa.concat_tables([new_events, *older])
     data = {
@@ -471,14 +631,120 @@ def scoped_engine(store: Store, scope: Scope) -> Engine:
         "whitelist_changes": _copy(store, tables["whitelist_changes"], "", []),
         "rejections": _copy(store, tables["rejections"], "", []),
     }
-    con = ibis.duckdb.connect()
+    if stage is None:
+        return _duckdb_engine(data, frozenset(codes))
+    engine = Engine(stage.con, _DUCKDB, None, frozenset(codes))
+    engine.staged, engine._owns = stage.ids, False
+    for name, table in data.items():
+        engine._upload(name, table)
+    return engine
+
+
+_STAGED_EV: Final = "staged_ev"
+_STAGED_SEQ: Final = "staged_seq"
+
+
+class Stage:
+    """The facts of new events made as they come (by a worker, while the import goes on):
+    ``sv_ev`` rows and ``sv_seq`` pairs of each chunk of events, in a DuckDB connection of
+    its own that :func:`scoped_engine` then lends to the evaluation, which makes only the
+    facts of the other events. Chunks come in id order; ids that come again (a rolled-back
+    batch) replace what they replaced."""
+
+    def __init__(self) -> None:
+        self.con = _DuckDB()
+        self.con.raw_sql("SET threads = 1")
+        self._sql = _Sql(_DUCKDB)
+        self.ids: tuple[int, int] | None = None  # the ids staged, first and last
+        self._made = False
+
+    def add(self, first: int, last: int, events: pa.Table, links: pa.Table) -> None:
+        """Stage the facts of events ``first .. last`` (rows of ``events``, lean) and of
+        their ``links``; the ids from ``first`` on that were staged before are dropped."""
+        raw = self.con.con
+        raw.register("stage_events", events)
+        raw.register("stage_links", links)
+        try:
+            select_ev = _event_select(self._sql, "", "stage_events")
+            if not self._made:
+                raw.execute(f"CREATE TEMP TABLE {_STAGED_EV} AS {select_ev} LIMIT 0")
+                seq = _seq_select("stage_links", _STAGED_EV)
+                raw.execute(f"CREATE TEMP TABLE {_STAGED_SEQ} AS {seq} LIMIT 0")
+                self._made = True
+            if self.ids is not None and first <= self.ids[1]:
+                self.drop_from(first)
+            raw.execute(f"INSERT INTO {_STAGED_EV} {select_ev}")
+            seq = _seq_select("stage_links", f"(SELECT * FROM {_STAGED_EV} WHERE id >= {first})")
+            raw.execute(f"INSERT INTO {_STAGED_SEQ} {seq}")
+        finally:
+            raw.unregister("stage_events")
+            raw.unregister("stage_links")
+        self.ids = (first if self.ids is None else self.ids[0], last)
+
+    def drop_from(self, first: int) -> None:
+        """Forget the staged ids from ``first`` on."""
+        if self.ids is None:
+            return
+        raw = self.con.con
+        raw.execute(f"DELETE FROM {_STAGED_EV} WHERE id >= {int(first)}")
+        raw.execute(f"DELETE FROM {_STAGED_SEQ} WHERE id >= {int(first)}")
+        self.ids = None if first <= self.ids[0] else (self.ids[0], first - 1)
+
+    def clear(self) -> None:
+        """Forget everything staged."""
+        if self.ids is not None:
+            self.drop_from(self.ids[0])
+
+
+def blank_engine() -> Engine:
+    """A scoped engine whose log tables are empty: the rules' SQL compiles on it as on any
+    (a worker loads or compiles it ahead of the first evaluation)."""
+    return _duckdb_engine({t.name: arrow_rows(t, []) for t in EXPORT_TABLES}, frozenset())
+
+
+def _duckdb_engine(data: dict[str, pa.Table], scope: frozenset[str]) -> Engine:
+    con = _DuckDB()
     # small data: one thread answers sooner than several that must be coordinated, and leaves
     # the other core to the importer
     con.raw_sql("SET threads = 1")
-    engine = Engine(con, _DUCKDB, None, frozenset(codes))
+    engine = Engine(con, _DUCKDB, None, scope)
     for name, table in data.items():
         engine._upload(name, table)  # read in place by DuckDB
     return engine
+
+
+class _DuckDB:
+    """A plain in-memory DuckDB connection with what :class:`Engine` calls on an Ibis one
+    (``raw_sql``, ``con``, ``disconnect``), set up as Ibis sets its own (UTC session time
+    zone, no replacement scans of Python variables). Ibis is imported only when a rule must
+    be compiled (``table``, ``compile``), over this same connection."""
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET python_enable_replacements = false")
+        self._ibis: Any = None
+
+    def raw_sql(self, statement: str) -> Any:
+        return self.con.execute(statement)
+
+    def _backend(self) -> Any:
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def table(self, name: str) -> Any:
+        return self._backend().table(name)
+
+    def compile(self, expression: Any) -> Any:
+        return self._backend().compile(expression)
+
+    def disconnect(self) -> None:
+        self.con.close()
 
 
 def parquet_engine(directory: str | Path, *, threads: int | None = None) -> Engine:
@@ -491,6 +757,8 @@ def parquet_engine(directory: str | Path, *, threads: int | None = None) -> Engi
             field="parquet",
             rule="export_layout",
         )
+    import ibis
+
     con = ibis.duckdb.connect(temp_directory=tempfile.gettempdir())
     # DuckDB takes 80 % of the machine's memory by default; past this it spills to disk
     con.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY}'")
@@ -503,10 +771,14 @@ def parquet_engine(directory: str | Path, *, threads: int | None = None) -> Engi
 
 
 __all__ = [
+    "BODY_TYPES",
     "MATERIALS",
     "PARQUET_TABLES",
     "Engine",
+    "Fresh",
     "Scope",
+    "Stage",
+    "blank_engine",
     "parquet_engine",
     "scoped_engine",
     "store_engine",

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import ibis
 
+from battrace.supervision.config import BATTERY_RULES as BATTERY_RULES
 from battrace.supervision.config import RuleSettings
 from battrace.supervision.engine import MATERIALS, Engine
 
@@ -569,7 +570,3 @@ RULES: Final[dict[str, Callable[[Facts], T]]] = {
     "vin_two_packs": vin_two_packs,
     "scrapped_without_battery": scrapped_without_battery,
 }
-
-#: Rules judged per battery: an incremental evaluation over the batteries new events touched
-#: gives exactly their findings. The others (per firm and year) are left to sweeps.
-BATTERY_RULES: Final = tuple(r for r in RULES if r != "low_reuse_share")

@@ -21,27 +21,39 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
 
 from battrace.errors import ValidationError
+from battrace.supervision import sqlcache
 from battrace.supervision.calendar import (
+    FIRST_DAY,
+    LAST_DAY,
     day_number,
     default_calendar,
     from_day_number,
 )
-from battrace.supervision.config import RuleSettings, load_settings
+from battrace.supervision.config import BATTERY_RULES, RULE_SEVERITY, RuleSettings, load_settings
 from battrace.supervision.engine import (
     Engine,
+    Fresh,
     Scope,
+    Stage,
     parquet_engine,
     scoped_engine,
     store_engine,
 )
 from battrace.supervision.findings import Finding
-from battrace.supervision.rules import BATTERY_RULES, RULES, Facts
+from battrace.supervision.tables import column
+
+if TYPE_CHECKING:
+    from battrace.supervision.rules import Facts
+
+# Ibis (the rules' language) is imported only to compile a rule's SQL, which is cached in the
+# process and, for DuckDB, on disk (supervision/sqlcache.py): an incremental update in a fresh
+# process runs the cached SQL without importing it.
 
 ENGINES = ("store", "duckdb")
 
@@ -67,8 +79,8 @@ def _dimensions(engine: Engine, settings: RuleSettings) -> tuple[dict[str, pa.Ta
             if days is not None:
                 deadline[ent] = min(days, deadline.get(ent, days))
     treating = sorted({e for e, r in role_rows if r in settings.treating_roles})
-    calendar = default_calendar()
-    last = day_number(calendar.last)
+    calendar = _calendar_table()
+    last = int(calendar.column("day")[-1].as_py())
     periods: list[tuple[str, int, int]] = []
     first_listing: int | None = None
     open_since: dict[str, int] = {}
@@ -83,43 +95,58 @@ def _dimensions(engine: Engine, settings: RuleSettings) -> tuple[dict[str, pa.Ta
     tables = {
         "sv_role": pa.table(
             {
-                "enterprise": pa.array([e for e, _ in role_rows], pa.string()),
-                "role": pa.array([r for _, r in role_rows], pa.string()),
+                "enterprise": column([e for e, _ in role_rows], pa.string()),
+                "role": column([r for _, r in role_rows], pa.string()),
             }
         ),
-        "sv_treating": pa.table({"enterprise": pa.array(treating, pa.string())}),
+        "sv_treating": pa.table({"enterprise": column(treating, pa.string())}),
         "sv_deadline": pa.table(
             {
-                "enterprise": pa.array(list(deadline), pa.string()),
-                "days": pa.array(list(deadline.values()), pa.int64()),
+                "enterprise": column(list(deadline), pa.string()),
+                "days": column(list(deadline.values()), pa.int64()),
             }
         ),
         "sv_listed": pa.table(
             {
-                "enterprise": pa.array([p[0] for p in periods], pa.string()),
-                "from_day": pa.array([p[1] for p in periods], pa.int64()),
-                "to_day": pa.array([p[2] for p in periods], pa.int64()),
+                "enterprise": column([p[0] for p in periods], pa.string()),
+                "from_day": column([p[1] for p in periods], pa.int64()),
+                "to_day": column([p[2] for p in periods], pa.int64()),
             }
         ),
-        "sv_cal": _calendar_table(),
+        "sv_cal": calendar,
     }
     return tables, first_listing
+
+
+_CALENDAR_COLUMNS = ("day", "wd", "workday", "provisional", "year")
 
 
 @functools.cache
 def _calendar_table() -> pa.Table:
     """The working-day calendar as a table: day number, working-day index, whether a working
-    day, whether the year's schedule is provisional, and the year."""
-    rows = default_calendar().rows()
-    return pa.table(
-        {
-            "day": pa.array([r.day for r in rows], pa.int64()),
-            "wd": pa.array([r.workday_index for r in rows], pa.int64()),
-            "workday": pa.array([int(r.workday) for r in rows], pa.int64()),
-            "provisional": pa.array([int(r.provisional) for r in rows], pa.int64()),
-            "year": pa.array([from_day_number(r.day).year for r in rows], pa.int64()),
-        }
-    )
+    day, whether the year's schedule is provisional, and the year (kept on disk: building it
+    takes about half a second)."""
+    key = sqlcache.calendar_key(FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    cached = sqlcache.load("calendar", key)
+    if isinstance(cached, dict) and sorted(cached) == sorted(_CALENDAR_COLUMNS):
+        try:
+            table = pa.table({c: column(cached[c], pa.int64()) for c in _CALENDAR_COLUMNS})
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            pass  # not a calendar: built again below
+        else:
+            if table.num_rows == day_number(LAST_DAY) - day_number(FIRST_DAY) + 1:
+                return table
+    calendar = default_calendar()
+    rows = calendar.rows()
+    columns = {
+        "day": [r.day for r in rows],
+        "wd": [r.workday_index for r in rows],
+        "workday": [int(r.workday) for r in rows],
+        "provisional": [int(r.provisional) for r in rows],
+        "year": [from_day_number(r.day).year for r in rows],
+    }
+    sqlcache.save("calendar", key, columns)
+    return pa.table({c: column(columns[c], pa.int64()) for c in _CALENDAR_COLUMNS})
 
 
 def _provinces(engine: Engine) -> dict[str, str]:
@@ -127,14 +154,14 @@ def _provinces(engine: Engine) -> dict[str, str]:
 
 
 def _check_rules(rules: Collection[str]) -> list[str]:
-    unknown = [r for r in rules if r not in RULES]
+    unknown = [r for r in rules if r not in RULE_SEVERITY]
     if unknown:
         raise ValidationError(
-            f"rule: unknown rule {unknown[0]!r} (known: {', '.join(RULES)})",
+            f"rule: unknown rule {unknown[0]!r} (known: {', '.join(RULE_SEVERITY)})",
             field="rule",
             rule="known_rule",
         )
-    return [r for r in RULES if r in rules]
+    return [r for r in RULE_SEVERITY if r in rules]
 
 
 def build_facts(
@@ -146,6 +173,18 @@ def build_facts(
     """Build the fact tables on ``engine``: the dimension tables, the one-row ``sv_param``
     (the evaluation day, default the day of the latest fact in the log, and the day the first
     firm entered the whitelist) and ``extra`` tables a caller adds (the figures' own)."""
+    from battrace.supervision.rules import Facts
+
+    _build_facts(engine, settings, as_of, extra)
+    return Facts(engine, settings)
+
+
+def _build_facts(
+    engine: Engine,
+    settings: RuleSettings,
+    as_of: date | None = None,
+    extra: dict[str, pa.Table] | None = None,
+) -> None:
     dims, first_listing = _dimensions(engine, settings)
     if as_of is None:
         data_day = engine.data_day()
@@ -154,14 +193,13 @@ def build_facts(
         as_of_day = day_number(as_of)
     dims["sv_param"] = pa.table(
         {
-            "as_of": pa.array([as_of_day], pa.int64()),
-            "first_listing": pa.array(
+            "as_of": column([as_of_day], pa.int64()),
+            "first_listing": column(
                 [first_listing if first_listing is not None else _NEVER], pa.int64()
             ),
         }
     )
     engine.build({**dims, **(extra or {})})
-    return Facts(engine, settings)
 
 
 def evaluate(
@@ -179,14 +217,15 @@ def evaluate(
     settings = settings or RuleSettings()
     chosen = _check_rules(rules if rules is not None else settings.rules)
     started = time.perf_counter()
-    build_facts(engine, settings, as_of)
+    _build_facts(engine, settings, as_of)
     provinces = _provinces(engine)
     if timings is not None:
         timings["build"] = time.perf_counter() - started
+    sql = _compiled(engine, chosen, settings)
     found: list[Finding] = []
     for rule in chosen:
         started = time.perf_counter()
-        rows = engine.rows(_compiled(engine, rule, settings))
+        rows = engine.rows(sql[rule])
         found.extend(_findings(rule, rows, settings, provinces))
         if timings is not None:
             timings[rule] = time.perf_counter() - started
@@ -199,14 +238,49 @@ _NEVER = -1_000_000
 _COMPILED: dict[tuple[str, str, str], str] = {}
 
 
-def _compiled(engine: Engine, rule: str, settings: RuleSettings) -> str:
-    """The SQL of ``rule`` for the engine's dialect (compiled once per process)."""
-    key = (engine.dialect, rule, repr(settings))
-    sql = _COMPILED.get(key)
-    if sql is None:
-        sql = str(engine.con.compile(RULES[rule](Facts(engine, settings))))
-        _COMPILED[key] = sql
-    return sql
+def _compiled(engine: Engine, rules: Sequence[str], settings: RuleSettings) -> dict[str, str]:
+    """The SQL of ``rules`` for the engine's dialect: compiled once per process, and for
+    DuckDB kept on disk across processes (:mod:`.sqlcache`; a hit imports no Ibis)."""
+    settings_repr = repr(settings)
+    found: dict[str, str] = {}
+    for rule in rules:
+        sql = _COMPILED.get((engine.dialect, rule, settings_repr))
+        if sql is not None:
+            found[rule] = sql
+    missing = [r for r in rules if r not in found]
+    if missing and engine.dialect == "duckdb":
+        stored = sqlcache.load_rules(engine.dialect, settings_repr)
+        found.update({r: stored[r] for r in missing if r in stored})
+        missing = [r for r in rules if r not in found]
+    if missing:
+        made = _compile(engine, missing, settings)
+        found.update(made)
+        if engine.dialect == "duckdb":
+            sqlcache.save_rules(engine.dialect, settings_repr, made)
+    for rule, sql in found.items():
+        _COMPILED[(engine.dialect, rule, settings_repr)] = sql
+    return found
+
+
+def _compile(engine: Engine, rules: Sequence[str], settings: RuleSettings) -> dict[str, str]:
+    """Compile ``rules`` from Ibis to the engine's SQL (imports Ibis)."""
+    from battrace.supervision.rules import RULES, Facts
+
+    facts = Facts(engine, settings)
+    return {r: str(engine.con.compile(RULES[r](facts))) for r in rules}
+
+
+def prepare_scoped(settings: RuleSettings) -> None:
+    """Load what a first incremental evaluation in this process would: DuckDB, the calendar
+    table and the per-battery rules' SQL (compiled and cached on disk when missing)."""
+    from battrace.supervision.engine import blank_engine
+
+    engine = blank_engine()
+    try:
+        _build_facts(engine, settings)
+        _compiled(engine, [r for r in settings.rules if r in BATTERY_RULES], settings)
+    finally:
+        engine.close()
 
 
 def _findings(
@@ -332,19 +406,44 @@ def update_alerts(
     as_of: date | None = None,
     settings: RuleSettings | None = None,
     writing: Callable[[], AbstractContextManager[Any]] | None = None,
+    fresh: Fresh | None = None,
 ) -> dict[str, int]:
     """Incremental update after events ``first_id`` .. ``last_id`` touching ``batteries``:
     re-evaluate the per-battery rules over those batteries and reconcile their alerts.
 
-    The events are read through ``store``; ``writing`` (as for :func:`sweep`) lends the store
-    the alerts are written through, held only for the reconcile (default: ``store``)."""
-    from battrace.supervision.alerts import reconcile
-
+    The events are read through ``store`` (the new ones may be given as ``fresh``, see
+    :func:`~battrace.supervision.engine.scoped_engine`); ``writing`` (as for :func:`sweep`)
+    lends the store the alerts are written through, held only for the reconcile (default:
+    ``store``)."""
     settings = settings or settings_from_env()
     rules = [r for r in settings.rules if r in BATTERY_RULES]
-    if not batteries and first_id > last_id:
+    found = scoped_findings(
+        store, batteries, first_id, last_id, as_of=as_of, settings=settings, fresh=fresh
+    )
+    if found is None:
         return {}
-    eng = scoped_engine(store, Scope(tuple(batteries), first_id, last_id))
+    others, late, touched = found
+    return reconcile_scoped(store, others, late, touched, rules, writing=writing)
+
+
+def scoped_findings(
+    store: Any,
+    batteries: Sequence[str],
+    first_id: int,
+    last_id: int,
+    *,
+    as_of: date | None = None,
+    settings: RuleSettings,
+    fresh: Fresh | None = None,
+    stage: Stage | None = None,
+) -> tuple[list[Finding], list[Finding], frozenset[str]] | None:
+    """The evaluation half of :func:`update_alerts` (nothing is written): the findings of the
+    per-battery rules but ``late_report`` over the batteries in scope, the late reports among
+    the new events, and the batteries in scope (None: nothing to evaluate)."""
+    rules = [r for r in settings.rules if r in BATTERY_RULES]
+    if not batteries and first_id > last_id:
+        return None
+    eng = scoped_engine(store, Scope(tuple(batteries), first_id, last_id), fresh, stage)
     try:
         found = evaluate(eng, settings=settings, as_of=as_of, rules=rules)
     finally:
@@ -352,13 +451,31 @@ def update_alerts(
     touched = eng.scope or frozenset()
     # a late report is judged on its own event, and the extract holds only the new events
     # of every type: late reports are added, never cleared, on this path
-    fresh = range(first_id, last_id + 1)
+    new_ids = range(first_id, last_id + 1)
     late = [
         f
         for f in found
-        if f.rule == "late_report" and f.battery in touched and all(e in fresh for e in f.evidence)
+        if f.rule == "late_report"
+        and f.battery in touched
+        and all(e in new_ids for e in f.evidence)
     ]
     others = [f for f in found if f.rule != "late_report" and f.battery in touched]
+    return others, late, touched
+
+
+def reconcile_scoped(
+    store: Any,
+    others: list[Finding],
+    late: list[Finding],
+    touched: frozenset[str],
+    rules: Sequence[str],
+    *,
+    writing: Callable[[], AbstractContextManager[Any]] | None = None,
+) -> dict[str, int]:
+    """The writing half of :func:`update_alerts`: reconcile the alerts of the batteries in
+    scope with what :func:`scoped_findings` found."""
+    from battrace.supervision.alerts import reconcile
+
     counts: dict[str, int] = {}
     per_battery = [r for r in rules if r != "late_report"]
     with writing() if writing is not None else nullcontext(store) as writer:
