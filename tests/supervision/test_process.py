@@ -117,3 +117,38 @@ def test_the_worker_ends_with_its_server(tmp_path: Path) -> None:
         time.sleep(0.2)
     os.kill(worker, signal.SIGKILL)
     pytest.fail("the worker outlived its server")
+
+
+def test_an_update_in_slices_finds_what_one_update_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from battrace.services.reporting import SourceItem, report_events
+    from battrace.supervision import process
+    from battrace.supervision.service import sweep
+    from tests.supervision.scenario import Scenario
+
+    db = tmp_path / "slices.db"
+    with open_store(db) as store:
+        maker = Scenario(store).f["battery_maker"].credit_code
+        late = [_late_production(maker, 70 + n, date(2024, 3, 1)) for n in range(5)]
+        result = report_events(store, [SourceItem(e) for e in late], trust_reported_at=True)
+        assert result.first_id is not None
+        assert result.last_id is not None
+        monkeypatch.setattr(process, "UPDATE_CHUNK", 2)  # three slices
+        monkeypatch.setattr(process, "_store", None)
+        monkeypatch.setattr(process, "_settings", None)
+        process._start(str(db), None, os.getppid())
+        codes = [code(n=70 + n) for n in range(5)]
+        try:
+            counts = process._update(codes, result.first_id, result.last_id)
+        finally:
+            assert process._store is not None
+            process._store.close()
+        assert counts["opened"] == 5
+        assert {a.battery for a in list_alerts(store, rule="late_report")} == set(codes)
+        # a full sweep agrees: it opens and clears nothing of these
+        swept = sweep(store).to_dict()
+        assert swept["reconciled"]["cleared"] == 0
+        assert {a.battery for a in list_alerts(store, rule="late_report")} >= set(codes)

@@ -66,11 +66,23 @@ def _opened() -> tuple[Store, RuleSettings]:
     return _store, _settings
 
 
+#: batteries per update transaction: the server's reports wait while the worker writes alerts
+UPDATE_CHUNK = 1000
+
+
 def _update(batteries: list[str], first_id: int, last_id: int) -> dict[str, int]:
     from battrace.supervision.service import update_alerts
 
     store, settings = _opened()
-    return update_alerts(store, batteries, first_id, last_id, settings=settings)
+    counts: dict[str, int] = {}
+    # a battery's alerts depend on its own events only (and its vehicle's other packs, which
+    # the update reads itself): batteries may be updated a slice at a time, each slice in a
+    # short transaction, so that a flood of new alerts never holds the database for long
+    for start in range(0, max(len(batteries), 1), UPDATE_CHUNK):
+        part = batteries[start : start + UPDATE_CHUNK]
+        for key, value in update_alerts(store, part, first_id, last_id, settings=settings).items():
+            counts[key] = counts.get(key, 0) + value
+    return counts
 
 
 def _findings() -> list[Finding]:
