@@ -18,6 +18,20 @@ from battrace.store import Store, open_store
 PG_ADMIN_URL = os.environ.get("BATTRACE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What battrace keeps across processes (``BATTRACE_CACHE_DIR``, docs/settings.md) goes to
+    a folder of this test run, never the user's cache folder."""
+    if os.environ.get("BATTRACE_CACHE_DIR"):
+        yield
+        return
+    os.environ["BATTRACE_CACHE_DIR"] = str(tmp_path_factory.mktemp("battrace-cache"))
+    try:
+        yield
+    finally:
+        os.environ.pop("BATTRACE_CACHE_DIR", None)
+
+
 def _pg_up() -> bool:
     try:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):

@@ -33,7 +33,7 @@ from battrace.supervision.incremental import AlertUpdater
 from battrace.supervision.rules import BATTERY_RULES as RULES_BATTERY_RULES
 from battrace.supervision.rules import RULES
 from battrace.supervision.service import evaluate, sweep
-from battrace.supervision.tables import EXPORT_TABLES, column
+from battrace.supervision.tables import EXPORT_TABLES
 from battrace.supervision.worker import WorkerProcess
 from tests.builders import LFP_PACK, code
 from tests.supervision.scenario import Scenario, at
@@ -441,11 +441,6 @@ def test_texts_and_chunks_travel_unchanged() -> None:
     for values in cases:
         encoded = incremental._encode_texts(values)
         assert incremental._decode_texts(encoded, len(values)) == values
-        assert column(values, pa.string()).to_pylist() == values
-    assert column([1, None, -(2**62)], pa.int64()).to_pylist() == [1, None, -(2**62)]
-    assert column([], pa.string()).to_pylist() == []
-    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
-        column([1, "a"], pa.string())
 
 
 # -- the worker process -------------------------------------------------------------------------
@@ -474,7 +469,7 @@ def test_the_worker_finds_what_evaluating_here_finds_and_a_sweep_agrees(
             AlertUpdater(store, settings=settings, as_of=as_of) as updater,
         ):
             if way == "worker":
-                assert updater.start_worker()
+                assert updater.start_worker(min_cores=2)
             _import(store, items, updater, 700, later=way == "worker")
             found[way] = _found(store)
             if way == "worker":
@@ -515,7 +510,7 @@ def test_a_stopped_worker_is_replaced_by_evaluating_here(
         _store(tmp_path, world) as store,
         AlertUpdater(store, settings=RuleSettings(), as_of=as_of) as updater,
     ):
-        assert updater.start_worker()
+        assert updater.start_worker(min_cores=2)
         report_events(store, items[:400], trust_reported_at=True, sinks=[updater])
         updater.flush_later()
         worker = updater._worker
@@ -529,7 +524,7 @@ def test_a_stopped_worker_is_replaced_by_evaluating_here(
         updater.wait()
         assert updater._worker is None
         assert _found(store) == expected
-        assert not updater.start_worker()  # evaluated here from then on
+        assert not updater.start_worker(min_cores=2)  # evaluated here from then on
 
 
 def test_an_error_in_the_worker_is_raised_by_the_next_call(
@@ -540,7 +535,7 @@ def test_an_error_in_the_worker_is_raised_by_the_next_call(
         _store(tmp_path, world) as store,
         AlertUpdater(store, settings=RuleSettings()) as updater,
     ):
-        assert updater.start_worker()
+        assert updater.start_worker(min_cores=2)
         report_events(store, items[:300], trust_reported_at=True, sinks=[updater])
         where = store.location
         store.location = str(tmp_path / "no-such-folder" / "x.db")  # the worker cannot open it
@@ -561,7 +556,7 @@ def test_no_worker_where_no_other_process_can_read(sim: tuple[Any, list[SourceIt
     with open_store(":memory:") as store:
         register_world(store, world.firms)
         updater = AlertUpdater(store, settings=RuleSettings())
-        assert not updater.start_worker()
+        assert not updater.start_worker(min_cores=2)
         report_events(store, items[:300], trust_reported_at=True, sinks=[updater])
         counts = updater.flush_later()  # evaluated here and now
         assert updater._worker is None
@@ -576,13 +571,25 @@ def test_start_worker_after_events_waits_for_them(
         _store(tmp_path, world) as store,
         AlertUpdater(store, settings=RuleSettings()) as updater,
     ):
-        assert not updater.start_worker(after_events=300)
+        assert not updater.start_worker(after_events=300, min_cores=2)
         report_events(store, items[:200], trust_reported_at=True, sinks=[updater])
         assert updater._worker is None
         report_events(store, items[200:400], trust_reported_at=True, sinks=[updater])
         assert updater._worker is not None
         updater.flush()  # what came before the worker was handed to it too
         assert updater._worker is not None
+
+
+@pytest.mark.parametrize(("cores", "started"), [(1, False), (2, False), (3, True)])
+def test_a_worker_starts_only_with_a_core_to_spare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int, started: bool
+) -> None:
+    monkeypatch.setattr(incremental, "_cores", lambda: cores)
+    with open_store(tmp_path / "w.db") as store, AlertUpdater(store) as updater:
+        assert updater.start_worker() is started
+        assert (updater._worker is not None) is started
+        # asked for explicitly, two cores do
+        assert updater.start_worker(min_cores=2) is (cores >= 2)
 
 
 def test_the_worker_process_speaks_its_protocol() -> None:
@@ -617,6 +624,7 @@ def test_cli_import_uses_a_worker_past_the_first_chunk(
             super().__init__()
 
     monkeypatch.setattr("battrace.supervision.worker.WorkerProcess", Counting)
+    monkeypatch.setattr(incremental, "_cores", lambda: 4)  # a core to spare for the worker
     monkeypatch.setenv("BATTRACE_IMPORT_CHUNK", chunk)
     events = tmp_path / "events.ndjson"
     events.write_bytes(b"\n".join(orjson.dumps(i.data) for i in items[:300]) + b"\n")

@@ -174,8 +174,8 @@ def import_events_file(
             datas = (i.data for i in items if isinstance(i.data, dict))
             signed = keys_service.sign_events(signer[0], signer[1], datas)
     # the alerts of the batteries the import touched are brought up to date at the end (also
-    # after a failed batch: the batches before it are in); past the first chunk of events they
-    # are evaluated by a worker process that gets ready while the import runs
+    # after a failed batch: the batches before it are in); past the first chunk of events, on a
+    # machine with a core to spare, by a worker process that gets ready while the import runs
     updater = AlertUpdater(settings=load_rule_settings(settings.supervision_rules))
     sinks = [updater] if alerts else []
     with cli_store(db) as store, progress_bar(show) as progress, updater:

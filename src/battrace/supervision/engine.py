@@ -41,7 +41,7 @@ from battrace.domain.quantities import to_aware_datetime
 from battrace.errors import ValidationError
 from battrace.store.base import Store
 from battrace.supervision.calendar import day_number
-from battrace.supervision.tables import EXPORT_TABLES, LogTable, arrow_rows, column
+from battrace.supervision.tables import EXPORT_TABLES, LogTable, arrow_rows
 
 MATERIALS: Final = tuple(m.value for m in Material)
 CHINA_TIME: Final = timezone(timedelta(hours=8))
@@ -611,7 +611,7 @@ def scoped_engine(
         )
         # every code the new events link is in the scope: the sink noted them all
         if not pc.all(
-            pc.is_in(fresh.links.column("code"), value_set=column(ordered, pa.string()))
+            pc.is_in(fresh.links.column("code"), value_set=pa.array(ordered, pa.string()))
         ).as_py():
             raise ValueError("the new events link batteries outside the scope")
         links = pa.concat_tables([fresh.links.cast(stored[0].schema), *stored])

@@ -25,9 +25,10 @@ then has it read the store through a connection of its own (committed events onl
 evaluate, and reconciles what it found here, in order. :meth:`AlertUpdater.flush_later` lets
 an importer go on meanwhile: it reconciles what the previous call handed over and hands over
 what is new; :meth:`AlertUpdater.wait` reconciles the last one. On a machine with a spare core
-an update then overlaps the next batch's import (it costs more CPU in all: the worker's start
-and its copy of the events). An error in the worker is raised by the next ``flush_later``,
-``flush`` or ``wait``; a worker that stops is replaced by evaluating here.
+an update then overlaps the next batch's import; it costs more CPU in all (the worker's start
+and its copy of the events), so by default a worker starts only with three cores or more. An
+error in the worker is raised by the next ``flush_later``, ``flush`` or ``wait``; a worker
+that stops is replaced by evaluating here.
 
 Rules that wait for time to pass (a pack not collected within 60 days) can only fire for a
 battery nobody reports about when something re-evaluates it: the server's periodic sweep
@@ -54,7 +55,7 @@ from battrace.store.base import Store
 from battrace.store.rows import EventRow, json_text
 from battrace.store.writes import WriteTransaction
 from battrace.supervision.config import RuleSettings
-from battrace.supervision.tables import EXPORT_TABLES, column
+from battrace.supervision.tables import EXPORT_TABLES
 
 if TYPE_CHECKING:
     from battrace.supervision.engine import Fresh, Stage
@@ -92,6 +93,8 @@ _EVENT_SCHEMA: Final = pa.schema(list(_EVENTS.columns))
 _BATTERIES: Final = next(t for t in EXPORT_TABLES if t.name == "batteries")
 _BATTERY_SCHEMA: Final = pa.schema(list(_BATTERIES.columns))
 _LINK_SCHEMA: Final = pa.schema([("code", pa.string()), ("event_id", pa.int64())])
+#: cores a machine needs for :meth:`AlertUpdater.start_worker` to start a worker by default
+WORKER_MIN_CORES: Final = 3
 #: events kept in memory between two flushes, at most (about 150 bytes each)
 KEEP_EVENTS: Final = 500_000
 
@@ -259,7 +262,7 @@ class AlertUpdater:
             return
         self._seen += len(events)
         if self._start_after is not None and self._seen >= self._start_after:
-            self.start_worker()
+            self._start_now()
         codes: set[str] = set()
         named: dict[int, list[str]] = {}
         vins: set[str] = set()
@@ -339,27 +342,42 @@ class AlertUpdater:
             self.settings = settings_from_env()
         return self.settings, [r for r in self.settings.rules if r in BATTERY_RULES]
 
-    def start_worker(self, store: Store | None = None, *, after_events: int = 0) -> bool:
+    def start_worker(
+        self,
+        store: Store | None = None,
+        *,
+        after_events: int = 0,
+        min_cores: int = WORKER_MIN_CORES,
+    ) -> bool:
         """Start the worker process (:mod:`.worker`) that evaluates the flushes from now on,
         and have it load what an evaluation needs (DuckDB, the compiled SQL, the calendar) at
         once, while the caller imports; from then on the sink hands it the new events as they
         come. With ``after_events``, only once the sink has seen that many events (a small
-        import is over before a worker is ready: it is evaluated here). Not started (False)
-        on a machine with one core, for a store no other process can open (in-memory SQLite),
-        or after a worker stopped."""
+        import is over before a worker is ready: it is evaluated here).
+
+        A worker costs CPU (its start, its copy of the events) to save the caller's time: it
+        pays only with a core to itself. Not started (False) on a machine with fewer than
+        ``min_cores`` cores (default 3: the caller's, the worker's, one for the rest of the
+        machine), for a store no other process can open (in-memory SQLite), or after a
+        worker stopped."""
         target = store or self.store
         if self._worker is not None:
             return True
         if (
             self._worker_lost
             or (target is not None and target.location == ":memory:")
-            or _cores() < 2
+            or _cores() < max(2, min_cores)
         ):
             return False
         if after_events > self._seen:
             self._start_after = after_events
             return False
+        return self._start_now()
+
+    def _start_now(self) -> bool:
         self._start_after = None
+        if self._worker is not None or self._worker_lost:
+            return self._worker is not None
         from battrace.supervision.worker import WorkerProcess
 
         try:
@@ -451,9 +469,10 @@ class AlertUpdater:
     def flush_later(self, store: Store | None = None) -> dict[str, Any]:
         """Reconcile the evaluation the previous call handed to the worker (its counts are
         returned), then hand it everything touched since; :meth:`wait` (or :meth:`flush`)
-        reconciles that. Starts the worker if needed; where none can run, flushes at once."""
+        reconciles that. Starts the worker if needed (:meth:`start_worker`); where none runs,
+        flushes at once."""
         target = store or self.store
-        if target is None or not self.start_worker(target):
+        if target is None or not (self._worker is not None or self.start_worker(target)):
             return self.flush(target)
         counts = self.wait(target)
         left = self._submit(target)
@@ -769,7 +788,7 @@ def _batteries(store: Store, chunks: list[_Chunk], last: int) -> pa.Table | None
     by_name = {name: [v[i] for i in take] for name, v in zip(_STATE_KEPT, values, strict=True)}
     n = len(take)
     arrays = [
-        column(by_name[name], kind) if name in by_name else pa.nulls(n, kind)
+        pa.array(by_name[name], kind) if name in by_name else pa.nulls(n, kind)
         for name, kind in _BATTERIES.columns
     ]
     return pa.Table.from_arrays(arrays, schema=_BATTERY_SCHEMA)
@@ -793,7 +812,7 @@ def _as_fresh(chunks: list[_Chunk]) -> Fresh:
     by_name = dict(zip(_KEPT, values, strict=True))
     n = len(values[0])
     arrays = [
-        column(by_name[name], kind) if name in by_name else pa.nulls(n, kind)
+        pa.array(by_name[name], kind) if name in by_name else pa.nulls(n, kind)
         for name, kind in _EVENTS.columns
     ]
     link_codes: list[str] = []
@@ -808,7 +827,7 @@ def _as_fresh(chunks: list[_Chunk]) -> Fresh:
     return Fresh(
         events=pa.Table.from_arrays(arrays, schema=_EVENT_SCHEMA),
         links=pa.Table.from_arrays(
-            [column(link_codes, pa.string()), column(link_ids, pa.int64())], schema=_LINK_SCHEMA
+            [pa.array(link_codes, pa.string()), pa.array(link_ids, pa.int64())], schema=_LINK_SCHEMA
         ),
         vins=frozenset(vins),
     )

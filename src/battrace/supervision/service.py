@@ -46,7 +46,6 @@ from battrace.supervision.engine import (
     store_engine,
 )
 from battrace.supervision.findings import Finding
-from battrace.supervision.tables import column
 
 if TYPE_CHECKING:
     from battrace.supervision.rules import Facts
@@ -95,22 +94,22 @@ def _dimensions(engine: Engine, settings: RuleSettings) -> tuple[dict[str, pa.Ta
     tables = {
         "sv_role": pa.table(
             {
-                "enterprise": column([e for e, _ in role_rows], pa.string()),
-                "role": column([r for _, r in role_rows], pa.string()),
+                "enterprise": pa.array([e for e, _ in role_rows], pa.string()),
+                "role": pa.array([r for _, r in role_rows], pa.string()),
             }
         ),
-        "sv_treating": pa.table({"enterprise": column(treating, pa.string())}),
+        "sv_treating": pa.table({"enterprise": pa.array(treating, pa.string())}),
         "sv_deadline": pa.table(
             {
-                "enterprise": column(list(deadline), pa.string()),
-                "days": column(list(deadline.values()), pa.int64()),
+                "enterprise": pa.array(list(deadline), pa.string()),
+                "days": pa.array(list(deadline.values()), pa.int64()),
             }
         ),
         "sv_listed": pa.table(
             {
-                "enterprise": column([p[0] for p in periods], pa.string()),
-                "from_day": column([p[1] for p in periods], pa.int64()),
-                "to_day": column([p[2] for p in periods], pa.int64()),
+                "enterprise": pa.array([p[0] for p in periods], pa.string()),
+                "from_day": pa.array([p[1] for p in periods], pa.int64()),
+                "to_day": pa.array([p[2] for p in periods], pa.int64()),
             }
         ),
         "sv_cal": calendar,
@@ -130,7 +129,7 @@ def _calendar_table() -> pa.Table:
     cached = sqlcache.load("calendar", key)
     if isinstance(cached, dict) and sorted(cached) == sorted(_CALENDAR_COLUMNS):
         try:
-            table = pa.table({c: column(cached[c], pa.int64()) for c in _CALENDAR_COLUMNS})
+            table = pa.table({c: pa.array(cached[c], pa.int64()) for c in _CALENDAR_COLUMNS})
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
             pass  # not a calendar: built again below
         else:
@@ -146,7 +145,7 @@ def _calendar_table() -> pa.Table:
         "year": [from_day_number(r.day).year for r in rows],
     }
     sqlcache.save("calendar", key, columns)
-    return pa.table({c: column(columns[c], pa.int64()) for c in _CALENDAR_COLUMNS})
+    return pa.table({c: pa.array(columns[c], pa.int64()) for c in _CALENDAR_COLUMNS})
 
 
 def _provinces(engine: Engine) -> dict[str, str]:
@@ -193,8 +192,8 @@ def _build_facts(
         as_of_day = day_number(as_of)
     dims["sv_param"] = pa.table(
         {
-            "as_of": column([as_of_day], pa.int64()),
-            "first_listing": column(
+            "as_of": pa.array([as_of_day], pa.int64()),
+            "first_listing": pa.array(
                 [first_listing if first_listing is not None else _NEVER], pa.int64()
             ),
         }
