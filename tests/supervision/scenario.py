@@ -45,6 +45,7 @@ class Scenario:
             division="360700",
         )
         self.refused: list[BattraceError] = []
+        self.sinks: list[Any] = []  # handed every report (an AlertUpdater, say)
 
     def report(
         self,
@@ -70,7 +71,9 @@ class Scenario:
         if counterparty is not None:
             data["counterparty"] = counterparty.credit_code
         try:
-            result = report_events(self.store, [SourceItem(data)], trust_reported_at=True)
+            result = report_events(
+                self.store, [SourceItem(data)], trust_reported_at=True, sinks=self.sinks
+            )
         except BattraceError as exc:
             self.refused.append(exc)
             return 0
@@ -85,6 +88,22 @@ class Scenario:
         self.report("shipped", maker, [pack], day + timedelta(days=1), counterparty=vm)
         self.report("received", vm, [pack], day + timedelta(days=2), counterparty=maker)
         return pack
+
+    def install(self, n: int, day: date, reported: date) -> tuple[str, int]:
+        """Pack ``n`` (made ten days before) installed on ``day``, its conformity certificate
+        issued the same day, reported on ``reported`` (a vehicle maker has 15 working days);
+        returns the pack and the installation's event id."""
+        pack = self.pack(n, day - timedelta(days=10))
+        event = self.report(
+            "installed",
+            self.f["vehicle_maker"],
+            [pack],
+            day,
+            reported=reported,
+            vin=vin(n),
+            certificate_date=day.isoformat(),
+        )
+        return pack, event
 
     def in_use(self, n: int, day: date, *, car: int | None = None) -> tuple[str, str]:
         """Pack ``n`` made, installed in vehicle ``car`` (default n) and sold from ``day``."""

@@ -3,6 +3,8 @@ who may see and act."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,9 +20,9 @@ from battrace.errors import (
     Unauthenticated,
     ValidationError,
 )
-from battrace.services.demo import DemoFirm
+from battrace.services.demo import DemoFirm, register_demo_firms
 from battrace.services.enterprises import register_enterprise
-from battrace.store import Store
+from battrace.store import Store, open_store
 from battrace.supervision import alerts as al
 from battrace.supervision.alerts import (
     Alert,
@@ -272,6 +274,47 @@ def test_many_findings_in_batches_and_pages(world: Store, monkeypatch: pytest.Mo
     assert count_alerts(world, group_by="status") == {"open": 20, "resolved": 20}
     result = reconcile(world, iter(findings), rules=["late_report"], now=T3)
     assert (result.unchanged, result.reopened) == (20, 20)
+
+
+def test_reconcile_in_parts_does_what_one_transaction_does(
+    world: Store, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(al, "_SCOPE_PAGE", 3)  # the parts page through their ids too
+    findings = [finding(f"s{i}") for i in range(60)]
+    assert len({f.id[0] for f in findings}) > 8  # spread over the parts
+    lent: list[str] = []
+
+    @contextmanager
+    def writing() -> Iterator[Store]:
+        lent.append("lent")
+        yield world
+
+    steps = [(findings, T1), (findings[::3], T2), (findings[1::2], T3)]
+    with open_store(tmp_path / "whole.db") as whole:
+        register_demo_firms(whole)
+        for found, when in steps:
+            lent.clear()
+            parts = al.reconcile_in_parts(writing, found, rules=["late_report"], now=when)
+            assert parts == reconcile(whole, found, rules=["late_report"], now=when)
+            assert len(lent) == len(al.ID_PARTS) == 16  # the writer lent once a part
+            assert _states(world) == _states(whole)
+    assert parts.reopened and parts.cleared  # the steps opened, cleared and reopened
+
+
+def _states(store: Store) -> list[tuple[str, str, bool, str]]:
+    return sorted((a.id, a.status, a.found, a.last_seen) for a in al.iter_alerts(store))
+
+
+def test_a_part_refuses_findings_of_other_parts(world: Store) -> None:
+    f = finding()
+    low, high = f.id[0], f"{int(f.id[0], 16) + 1:x}"
+    assert reconcile(world, [f], rules=["late_report"], ids=(low, high)).opened == 1
+    elsewhere = ("0", low) if low != "0" else (high, None)
+    with pytest.raises(ValueError, match="outside the ids"):
+        reconcile(world, [f], rules=["late_report"], ids=elsewhere)
+    # an alert outside the part is not cleared by it
+    assert reconcile(world, [], rules=["late_report"], ids=elsewhere).cleared == 0
+    assert reconcile(world, [], rules=["late_report"], ids=(low, high)).cleared == 1
 
 
 def test_scope_index_sorts_and_keeps_other_ids() -> None:

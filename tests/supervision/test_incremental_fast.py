@@ -469,7 +469,7 @@ def test_the_worker_finds_what_evaluating_here_finds_and_a_sweep_agrees(
             AlertUpdater(store, settings=settings, as_of=as_of) as updater,
         ):
             if way == "worker":
-                assert updater.start_worker(min_cores=2)
+                assert updater.start_worker()
             _import(store, items, updater, 700, later=way == "worker")
             found[way] = _found(store)
             if way == "worker":
@@ -510,7 +510,7 @@ def test_a_stopped_worker_is_replaced_by_evaluating_here(
         _store(tmp_path, world) as store,
         AlertUpdater(store, settings=RuleSettings(), as_of=as_of) as updater,
     ):
-        assert updater.start_worker(min_cores=2)
+        assert updater.start_worker()
         report_events(store, items[:400], trust_reported_at=True, sinks=[updater])
         updater.flush_later()
         worker = updater._worker
@@ -524,7 +524,7 @@ def test_a_stopped_worker_is_replaced_by_evaluating_here(
         updater.wait()
         assert updater._worker is None
         assert _found(store) == expected
-        assert not updater.start_worker(min_cores=2)  # evaluated here from then on
+        assert not updater.start_worker()  # evaluated here from then on
 
 
 def test_an_error_in_the_worker_is_raised_by_the_next_call(
@@ -535,7 +535,7 @@ def test_an_error_in_the_worker_is_raised_by_the_next_call(
         _store(tmp_path, world) as store,
         AlertUpdater(store, settings=RuleSettings()) as updater,
     ):
-        assert updater.start_worker(min_cores=2)
+        assert updater.start_worker()
         report_events(store, items[:300], trust_reported_at=True, sinks=[updater])
         where = store.location
         store.location = str(tmp_path / "no-such-folder" / "x.db")  # the worker cannot open it
@@ -556,7 +556,7 @@ def test_no_worker_where_no_other_process_can_read(sim: tuple[Any, list[SourceIt
     with open_store(":memory:") as store:
         register_world(store, world.firms)
         updater = AlertUpdater(store, settings=RuleSettings())
-        assert not updater.start_worker(min_cores=2)
+        assert not updater.start_worker()
         report_events(store, items[:300], trust_reported_at=True, sinks=[updater])
         counts = updater.flush_later()  # evaluated here and now
         assert updater._worker is None
@@ -571,7 +571,7 @@ def test_start_worker_after_events_waits_for_them(
         _store(tmp_path, world) as store,
         AlertUpdater(store, settings=RuleSettings()) as updater,
     ):
-        assert not updater.start_worker(after_events=300, min_cores=2)
+        assert not updater.start_worker(after_events=300)
         report_events(store, items[:200], trust_reported_at=True, sinks=[updater])
         assert updater._worker is None
         report_events(store, items[200:400], trust_reported_at=True, sinks=[updater])
@@ -580,16 +580,19 @@ def test_start_worker_after_events_waits_for_them(
         assert updater._worker is not None
 
 
-@pytest.mark.parametrize(("cores", "started"), [(1, False), (2, False), (3, True)])
+@pytest.mark.parametrize(("cores", "started"), [(1, False), (2, True), (3, True)])
 def test_a_worker_starts_only_with_a_core_to_spare(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int, started: bool
 ) -> None:
     monkeypatch.setattr(incremental, "_cores", lambda: cores)
-    with open_store(tmp_path / "w.db") as store, AlertUpdater(store) as updater:
-        assert updater.start_worker() is started
-        assert (updater._worker is not None) is started
-        # asked for explicitly, two cores do
-        assert updater.start_worker(min_cores=2) is (cores >= 2)
+    with open_store(tmp_path / "w.db") as store:
+        with AlertUpdater(store) as updater:
+            assert updater.start_worker() is started
+            assert (updater._worker is not None) is started
+        # a caller that wants a core to itself besides asks for three
+        with AlertUpdater(store) as updater:
+            assert updater.start_worker(min_cores=3) is (cores >= 3)
+            assert (updater._worker is not None) is (cores >= 3)
 
 
 def test_the_worker_process_speaks_its_protocol() -> None:
@@ -662,3 +665,156 @@ def test_chunk_states_match_the_dirty_batteries_of_a_late_report(tmp_path: Path)
         assert states is not None
         assert states[0] == [code(n=7)]
         assert updater.flush()["opened"] == 1
+
+
+# -- the evaluation made while a transaction commits ---------------------------------------------
+class _InProcessWorker:
+    """The worker's functions called in this process, in order (what the pipe carries is
+    tested above): lets a test see which evaluations the worker made."""
+
+    def __init__(self) -> None:
+        from battrace.supervision import worker
+
+        self.functions = worker._functions()
+        self.answers: list[Any] = []
+        self.calls: list[str] = []
+
+    def post(self, name: str, *args: Any, answer: bool = False) -> None:
+        self.calls.append(name)
+        result = self.functions[name](*args)
+        if answer:
+            self.answers.append(result)
+
+    def answer(self) -> Any:
+        return self.answers.pop(0)
+
+    def close(self) -> None:
+        return None
+
+    def kill(self) -> None:
+        return None
+
+
+@pytest.fixture
+def in_process_worker(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Workers made in this process, with the worker's state of their own; returns the list of
+    the evaluations (``scoped_findings`` calls) made, by the name of the function that made
+    each."""
+    monkeypatch.setattr("battrace.supervision.worker.WorkerProcess", _InProcessWorker)
+    monkeypatch.setattr(incremental, "_cores", lambda: 2)
+    monkeypatch.setattr(incremental, "_HELD", incremental._Held([]))
+    monkeypatch.setattr(incremental, "_STAGE", [])
+    monkeypatch.setattr(incremental, "_AHEAD", [])
+    monkeypatch.setattr(incremental, "_READERS", {})
+    evaluations: list[str] = []
+    real = service.scoped_findings
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        import inspect
+
+        caller = inspect.stack()[1].function
+        evaluations.append(caller)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "scoped_findings", counting)
+    return evaluations
+
+
+def _here(tmp_path: Path, world: Any, items: list[SourceItem], as_of: date) -> set[str]:
+    with (
+        _store(tmp_path, world, "here.db") as store,
+        AlertUpdater(store, settings=RuleSettings(), as_of=as_of) as updater,
+    ):
+        report_events(store, items, trust_reported_at=True, sinks=[updater])
+        updater.flush()
+        return _found(store)
+
+
+def test_the_update_evaluated_while_the_import_commits_is_taken(
+    tmp_path: Path, sim: tuple[Any, list[SourceItem]], in_process_worker: list[str]
+) -> None:
+    world, items = sim
+    evaluations = in_process_worker
+    as_of = date(2025, 12, 31)
+    expected = _here(tmp_path, world, items[:900], as_of)
+    evaluations.clear()
+    with (
+        _store(tmp_path, world) as store,
+        AlertUpdater(store, settings=RuleSettings(), as_of=as_of) as updater,
+    ):
+        assert updater.start_worker()
+        report_events(store, items[:900], trust_reported_at=True, sinks=[updater])
+        assert evaluations == ["_worker_ahead"]  # made before the commit
+        updater.flush()
+        assert evaluations == ["_worker_ahead"]  # and taken: no second evaluation
+        assert _found(store) == expected
+        assert expected
+
+
+@pytest.mark.parametrize("meanwhile", ["event", "whitelist", "rolled back"])
+def test_the_early_update_is_dropped_when_the_store_changed_meanwhile(
+    tmp_path: Path,
+    sim: tuple[Any, list[SourceItem]],
+    in_process_worker: list[str],
+    meanwhile: str,
+) -> None:
+    world, items = sim
+    evaluations = in_process_worker
+    as_of = date(2025, 12, 31)
+    treating = {f.credit_code for f in world.firms if {"recycler", "echelon_firm"} & set(f.roles)}
+    receiver, received = next(  # a firm the whitelist rule watches, receiving in these events
+        (i.data["actor"], date.fromisoformat(i.data["occurred_at"][:10]))
+        for i in items[:900]
+        if i.data["type"] == "received" and i.data["actor"] in treating
+    )
+
+    class Refuses:
+        """A sink that fails the transaction after the updater saw it commit."""
+
+        def on_events(self, tx: Any, events: Any) -> None:
+            return None
+
+        def before_commit(self, tx: Any) -> None:
+            raise RuntimeError("the disk is full")
+
+    def change(store: Store, updater: AlertUpdater | None) -> None:
+        if meanwhile == "event":  # a report the updater does not see
+            report_events(store, items[900:901], trust_reported_at=True)
+        elif meanwhile == "whitelist":  # the receiver left the whitelist before it received
+            from battrace.services.enterprises import change_whitelist
+
+            left = received - timedelta(days=1)
+            change_whitelist(store, receiver, listed=False, effective_date=left)
+
+    with (
+        _store(tmp_path, world, "expected.db") as store,
+        AlertUpdater(store, settings=RuleSettings(), as_of=as_of) as updater,
+    ):
+        if meanwhile != "rolled back":
+            report_events(store, items[:900], trust_reported_at=True, sinks=[updater])
+        change(store, None)
+        updater.flush()
+        expected = _found(store)
+    evaluations.clear()
+    with (
+        _store(tmp_path, world) as store,
+        AlertUpdater(store, settings=RuleSettings(), as_of=as_of) as updater,
+    ):
+        assert updater.start_worker()
+        sinks: list[Any] = [updater]
+        if meanwhile == "rolled back":
+            sinks.append(Refuses())
+            with pytest.raises(RuntimeError, match="disk is full"):
+                report_events(store, items[:900], trust_reported_at=True, sinks=sinks)
+        else:
+            report_events(store, items[:900], trust_reported_at=True, sinks=sinks)
+        change(store, updater)
+        assert evaluations == ["_worker_ahead"]
+        updater.flush()
+        # evaluated again when the flush came: the early one no longer held
+        assert evaluations == ["_worker_ahead", "_worker_findings"]
+        assert _found(store) == expected
+    if meanwhile == "rolled back":
+        assert expected == set()  # nothing was written
+    else:  # what changed meanwhile changes what is found
+        assert expected != _here(tmp_path, world, items[:900], as_of)

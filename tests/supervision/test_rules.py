@@ -31,16 +31,7 @@ def _only(found: list[Finding], rule: str) -> list[Finding]:
 
 
 def _install(sc: Scenario, n: int, day: date, reported: date) -> int:
-    pack = sc.pack(n, day - timedelta(days=10))
-    return sc.report(
-        "installed",
-        sc.f["vehicle_maker"],
-        [pack],
-        day,
-        reported=reported,
-        vin=vin(n),
-        certificate_date=day.isoformat(),
-    )
+    return sc.install(n, day, reported)[1]
 
 
 def test_late_report_across_spring_festival(sc: Scenario) -> None:

@@ -46,7 +46,7 @@ from battrace.api.storage import StoreAccess
 from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
 from battrace.store import Store
-from battrace.supervision.alerts import reconcile
+from battrace.supervision.alerts import reconcile_in_parts
 from battrace.supervision.config import RuleSettings
 from battrace.supervision.config import load_settings as load_rule_settings
 from battrace.supervision.process import RuleProcess, TouchedBatteries, worker_can_open
@@ -152,8 +152,8 @@ def sweep_now(context: ApiContext) -> dict[str, Any]:
     started = time.perf_counter()
     found = context.rules.findings()
     evaluated = time.perf_counter() - started
-    with context.access.writing() as writer:
-        result = reconcile(writer, found, rules=list(settings.rules))
+    # in parts: reports wait for one part of the alerts at most, not the whole sweep
+    result = reconcile_in_parts(context.access.writing, found, rules=list(settings.rules))
     findings: dict[str, int] = {}
     for finding in found:
         findings[finding.rule] = findings.get(finding.rule, 0) + 1

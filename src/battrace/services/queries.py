@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from battrace.codes import parse_battery_code, validate_division_code
+from battrace.domain.corrections import apply_corrections
 from battrace.domain.entities import BatteryState
 from battrace.errors import NotFoundError, ValidationError
 from battrace.store.base import BatteryFilter, Store
@@ -27,18 +28,15 @@ def _effective(event: EventRow, corrections: list[EventRow]) -> dict[str, Any]:
     """The event as reported, plus the view after its corrections (latest wins)."""
     data = event.to_dict()
     if corrections:
-        body = dict(event.body)
-        effective: dict[str, Any] = {"occurred_at": event.occurred_at, "place": event.place}
-        for fix in corrections:
-            changes = fix.body.get("changes", {})
-            if "body" in changes:
-                body.update(changes["body"])
-            for key in ("occurred_at", "place"):
-                if key in changes:
-                    effective[key] = changes[key]
-        effective["body"] = body
+        fixed = apply_corrections(
+            event.occurred_at, event.place, event.body, (c.body for c in corrections)
+        )
         data["corrected_by"] = [c.id for c in corrections]
-        data["effective"] = effective
+        data["effective"] = {
+            "occurred_at": fixed.occurred_at,
+            "place": fixed.place,
+            "body": fixed.body,
+        }
     return data
 
 

@@ -271,8 +271,10 @@ class WriteTransaction:
         enterprises: Sequence[str] | None,
         after: str,
         limit: int,
+        ids: tuple[str | None, str | None] = (None, None),
     ) -> list[Row]:
-        """``(id, status, found)`` of the alerts of ``rules`` in scope, by id, after ``after``.
+        """``(id, status, found)`` of the alerts of ``rules`` in scope, by id, after ``after``
+        and, of ``ids``, from the first (if given) and before the second (if given).
 
         The scope: alerts whose battery is in ``batteries`` (if given) or whose enterprise is
         in ``enterprises`` and battery is NULL (if given); neither: every alert of ``rules``.
@@ -290,6 +292,10 @@ class WriteTransaction:
             scope_params.extend(extra)
         if parts:
             where.append("(" + " OR ".join(parts) + ")")
+        for bound, test in zip(ids, ("id >= ?", "id < ?"), strict=True):
+            if bound is not None:
+                where.append(test)
+                scope_params.append(bound)
         return self._conn.query(
             f"SELECT id, status, found FROM alerts WHERE {' AND '.join(where)} AND id > ?"
             " ORDER BY id LIMIT ?",

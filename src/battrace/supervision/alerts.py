@@ -32,10 +32,11 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -61,6 +62,8 @@ NO_LONGER_FOUND = "no longer found"
 MAX_COMMENT = 2000
 MAX_PAGE = 1000
 BATCH = 5_000  # findings per upsert round trip
+#: a range of alert ids: from the first (included) to the second (excluded); None: no bound
+IdRange = tuple[str | None, str | None]
 _SCOPE_PAGE = 50_000  # ids per query when loading the alerts in scope
 _ALERT_ID = re.compile(r"[0-9a-f]{16}")
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -209,11 +212,12 @@ class _ScopeIndex:
         rules: list[str],
         batteries: list[str] | None,
         enterprises: list[str] | None,
+        ids: IdRange = (None, None),
     ) -> _ScopeIndex:
         index = cls()
         after = ""
         while True:
-            rows = tx.alert_scope_page(rules, batteries, enterprises, after, _SCOPE_PAGE)
+            rows = tx.alert_scope_page(rules, batteries, enterprises, after, _SCOPE_PAGE, ids)
             for alert_id, status, found in rows:
                 index._add(alert_id, status in (OPEN, ACKNOWLEDGED), bool(found))
             if len(rows) < _SCOPE_PAGE:
@@ -378,12 +382,15 @@ def _check_finding(
     rules: frozenset[str],
     batteries: frozenset[str] | None,
     enterprises: frozenset[str] | None,
+    ids: IdRange = (None, None),
 ) -> None:
     if f.rule not in rules:
         raise ValueError(
             f"finding {f.id} is of rule {f.rule!r}, not one of the rules reconciled"
             f" ({', '.join(sorted(rules)) or 'none'})"
         )
+    if not _in_range(f.id, ids):
+        raise ValueError(f"finding {f.id} is outside the ids reconciled {ids}")
     if batteries is None and enterprises is None:
         return
     if f.battery is not None and batteries is not None and f.battery in batteries:
@@ -405,6 +412,7 @@ def reconcile(
     enterprises: Collection[str] | None = None,
     now: datetime | None = None,
     clear: bool = True,
+    ids: IdRange = (None, None),
 ) -> ReconcileResult:
     """Make the stored alerts of ``rules`` in scope match ``findings``, in one transaction.
 
@@ -422,7 +430,9 @@ def reconcile(
     or outside the batteries and enterprises given.
 
     ``clear=False`` only opens and refreshes: for findings that once found stay true (a late
-    report stays late), judged on part of the evidence (the new events only).
+    report stays late), judged on part of the evidence (the new events only). ``ids``
+    narrows the scope to the alert ids from ``ids[0]`` (included) to ``ids[1]`` (excluded;
+    None: no bound): :func:`reconcile_in_parts`.
     """
     rule_set = frozenset(rules)
     battery_set = frozenset(batteries) if batteries is not None else None
@@ -435,13 +445,14 @@ def reconcile(
                 sorted(rule_set),
                 sorted(battery_set) if battery_set is not None else None,
                 sorted(enterprise_set) if enterprise_set is not None else None,
+                ids,
             )
         else:
             index = _ScopeIndex()
         work = _Reconciler(tx, index, stamp)
         batch: dict[str, Finding] = {}
         for finding in findings:
-            _check_finding(finding, rule_set, battery_set, enterprise_set)
+            _check_finding(finding, rule_set, battery_set, enterprise_set, ids)
             alert_id = finding.id
             batch.pop(alert_id, None)  # named twice in one batch: the later one stands
             batch[alert_id] = finding
@@ -453,6 +464,51 @@ def reconcile(
         if clear:
             work.clear_unseen()
     return work.result()
+
+
+#: the parts :func:`reconcile_in_parts` splits the alert ids into, by their first hex digit
+ID_PARTS: Final = tuple(
+    (None if i == 0 else f"{i:x}", None if i == 15 else f"{i + 1:x}") for i in range(16)
+)
+
+
+def _in_range(alert_id: str, ids: IdRange) -> bool:
+    low, high = ids
+    return (low is None or alert_id >= low) and (high is None or alert_id < high)
+
+
+def reconcile_in_parts(
+    writing: Callable[[], AbstractContextManager[Store]],
+    findings: Iterable[Finding],
+    *,
+    rules: Collection[str],
+    now: datetime | None = None,
+) -> ReconcileResult:
+    """:func:`reconcile` every alert of ``rules`` (a full sweep's scope) in parts: the alert
+    ids split by their first hex digit (:data:`ID_PARTS`), each part in a transaction of its
+    own through the store ``writing`` lends, the writer given back between parts. A server's
+    reports wait for one part at most (a sixteenth of the alerts), not the whole sweep. Each
+    alert is reconciled once, whole; a reader between two parts sees some parts done and
+    others not yet (as between two sweeps). The counts are the sums of the parts'."""
+    stamp = now if now is not None else utc_now()
+    parts: list[list[Finding]] = [[] for _ in ID_PARTS]
+    for finding in findings:
+        parts[_part_of(finding.id)].append(finding)
+    total = ReconcileResult(0, 0, 0, 0, 0)
+    for ids, found in zip(ID_PARTS, parts, strict=True):
+        with writing() as writer:
+            done = reconcile(writer, found, rules=rules, now=stamp, ids=ids)
+        total = ReconcileResult(
+            *(a + b for a, b in zip(total.to_dict().values(), done.to_dict().values(), strict=True))
+        )
+    return total
+
+
+def _part_of(alert_id: str) -> int:
+    for index, ids in enumerate(ID_PARTS):
+        if _in_range(alert_id, ids):
+            return index
+    raise AssertionError(alert_id)  # the parts cover every text
 
 
 # -- the lifecycle: regulators act ----------------------------------------------------------

@@ -36,12 +36,21 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from battrace.domain.corrections import apply_corrections
 from battrace.domain.events import Material
 from battrace.domain.quantities import to_aware_datetime
 from battrace.errors import ValidationError
 from battrace.store.base import Store
+from battrace.store.rows import db_time, json_text
 from battrace.supervision.calendar import day_number
-from battrace.supervision.tables import EXPORT_TABLES, LogTable, arrow_rows
+from battrace.supervision.tables import (
+    BODY_TYPES,
+    EXPORT_TABLES,
+    VIN_TYPES,
+    LogTable,
+    arrow_rows,
+    body_vin,
+)
 
 MATERIALS: Final = tuple(m.value for m in Material)
 CHINA_TIME: Final = timezone(timedelta(hours=8))
@@ -128,18 +137,26 @@ def _when(sql: _Sql, types: tuple[str, ...], expression: str, kind: str) -> str:
     return f"CAST(CASE WHEN e.type IN ({listed}) THEN {expression} END AS {kind})"
 
 
-_VIN_TYPES: Final = (
-    "installed",
-    "vehicle_sold",
-    "repaired",
-    "replaced",
-    "swapped",
-    "vehicle_scrapped",
-    "removed",
-)
+#: the scratch table of corrected events' effective fields (:meth:`Engine.build`)
+_FIX: Final = "sv_fix"
 
 
-def _event_select(sql: _Sql, where: str, source: str = "events") -> str:
+def _corrected(source: str) -> str:
+    """``source`` (rows of ``events``) with the effective date, place and body of the events
+    corrected (``sv_fix``, :func:`battrace.domain.corrections.apply_corrections`)."""
+    return (
+        "(SELECT c.id AS id, c.type AS type, c.actor AS actor, c.counterparty AS counterparty,"
+        " COALESCE(f.occurred_at, c.occurred_at) AS occurred_at, c.reported_at AS reported_at,"
+        " COALESCE(f.place, c.place) AS place, c.batteries AS batteries,"
+        f" COALESCE(f.body, c.body) AS body FROM {source} c LEFT JOIN {_FIX} f ON f.id = c.id)"
+    )
+
+
+def _event_select(sql: _Sql, where: str, source: str = "events", fixed: bool = False) -> str:
+    """The ``sv_ev`` rows of ``source``; ``fixed``: with the corrections in ``sv_fix``
+    applied (left out when nothing is corrected: the join is not free on a large log)."""
+    if fixed:
+        source = _corrected(source)
     real, text = sql.d.real, "TEXT" if sql.d.name != "duckdb" else "VARCHAR"
     recycled = ("recycled",)
     # a vehicle maker's 15 working days run from the conformity certificate (2018 Interim
@@ -155,13 +172,22 @@ def _event_select(sql: _Sql, where: str, source: str = "events") -> str:
   {sql.day("e.reported_at")} AS rep_day,
   {sql.first("e.batteries")} AS first_battery,
   {_when(sql, ("installed",), certificate, "BIGINT")} AS trigger_day,
-  {_when(sql, _VIN_TYPES, sql.text("e.body", "vin"), text)} AS vin,
+  {_when(sql, VIN_TYPES, sql.text("e.body", "vin"), text)} AS vin,
   {_when(sql, ("replaced", "swapped"), sql.text("e.body", "new"), text)} AS new_code,
   {_when(sql, ("repurposed",), sql.text("e.body", "product"), text)} AS product,
   {_when(sql, ("repurposed",), sql.number("e.body", "spec.mass_kg"), real)} AS product_mass,
   {_when(sql, recycled, sql.number("e.body", "input_mass_kg"), real)} AS input_mass,
   {outputs}
 FROM {source} e {where}"""
+
+
+def _stored_time(value: str, fallback: str) -> str:
+    """A corrected ``occurred_at`` in the stored form (UTC text), ``fallback`` if unreadable
+    (the domain checked it on the way in)."""
+    try:
+        return db_time(to_aware_datetime(value))
+    except (TypeError, ValueError):
+        return fallback
 
 
 def _seq_select(links: str, events: str) -> str:
@@ -234,6 +260,8 @@ class Engine:
         self._arrow: dict[str, pa.Table] = {}  # Arrow tables DuckDB reads in place
         # the ids of the new events whose facts a Stage made on this connection
         self.staged: tuple[int, int] | None = None
+        # the batteries of a scope whose every event is here (new corrections touch them)
+        self.rejudged: frozenset[str] = frozenset()
         self._owns = True  # closing the engine closes its connection
 
     # -- building -----------------------------------------------------------------------------
@@ -263,8 +291,19 @@ class Engine:
             self._done(result)
 
     def _temp_table(self, name: str, select: str) -> None:
-        self._run(f"DROP TABLE IF EXISTS {name}")
+        self._drop(name)
         self._run(f"{self.sql.d.temp} {name} AS {select}")
+
+    def _drop(self, name: str) -> None:
+        """Drop the scratch table or view ``name`` (a stage's connection, lent to evaluation
+        after evaluation, may hold either under a name)."""
+        if self.dialect != "duckdb":
+            self._run(f"DROP TABLE IF EXISTS {name}")
+            return
+        for (kind,) in self._fetch(
+            f"SELECT table_type FROM information_schema.tables WHERE table_name = '{name}'"
+        ):
+            self._run(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
     def _upload(self, name: str, table: pa.Table) -> None:
         """A scratch table holding ``table`` (small: dimensions, a scope's codes)."""
@@ -296,10 +335,21 @@ class Engine:
         for name, table in dimensions.items():
             self._upload(name, table)
         self._tables.clear()
+        fixes = self._fixes()
+        fixed = fixes is not None
+        if fixes is not None:
+            self._upload(_FIX, fixes)
+            if self.staged is not None:
+                ids = fixes.column("id")
+                first, last = self.staged
+                if pc.any(pc.and_(pc.greater_equal(ids, first), pc.less_equal(ids, last))).as_py():
+                    # a staged event was corrected: its staged facts are not the effective
+                    # ones; all are made again from the events
+                    self.staged = None
         if self.staged is not None:  # the new events' facts were made as they came
-            self._staged_build()
+            self._staged_build(fixed)
             return
-        self._temp_table("sv_ev", _event_select(self.sql, ""))
+        self._temp_table("sv_ev", _event_select(self.sql, "", fixed=fixed))
         self._temp_table("sv_eb", "SELECT code, event_id FROM event_batteries")
         self._temp_table("sv_bat", _battery_select(self.sql, ""))
         # every (battery, event) pair with the event's columns: most rules walk a battery's
@@ -316,14 +366,14 @@ class Engine:
         ):
             self._run(index)
 
-    def _staged_build(self) -> None:
+    def _staged_build(self, fixed: bool) -> None:
         """The facts when a :class:`Stage` made those of the new events (ids ``staged``):
         the same statements over the other events, and views adding the staged rows (no copy
         of them)."""
         assert self.staged is not None
         first, last = self.staged
         outside = f"WHERE e.id < {int(first)} OR e.id > {int(last)}"
-        self._temp_table("sv_ev_rest", _event_select(self.sql, outside))
+        self._temp_table("sv_ev_rest", _event_select(self.sql, outside, fixed=fixed))
         self._view("sv_ev", f"SELECT * FROM sv_ev_rest UNION ALL SELECT * FROM {_STAGED_EV}")
         self._view("sv_eb", "SELECT code, event_id FROM event_batteries")
         self._temp_table("sv_bat", _battery_select(self.sql, ""))
@@ -335,8 +385,49 @@ class Engine:
         self._view("sv_seq", f"SELECT * FROM sv_seq_rest UNION ALL SELECT * FROM {_STAGED_SEQ}")
         self._temp_table("sv_rej", _rejection_select(self.sql))
 
+    def _fixes(self) -> pa.Table | None:
+        """The effective ``occurred_at``, ``place`` and ``body`` of every corrected event of
+        the engine's log (its corrections applied in order: :mod:`battrace.domain.corrections`),
+        or None when nothing is corrected. Corrections are few: they are folded here, in
+        Python, and the facts join the result."""
+        rows = self._fetch(
+            "SELECT corrects, body FROM events WHERE corrects IS NOT NULL ORDER BY id"
+        )
+        if not rows:
+            return None
+        changes: dict[int, list[Any]] = {}
+        for corrects, body in rows:
+            changes.setdefault(int(corrects), []).append(orjson.loads(body))
+        wanted = sorted(changes)
+        columns: tuple[list[Any], ...] = ([], [], [], [])
+        for start in range(0, len(wanted), _CHUNK):
+            listed = ", ".join(str(i) for i in wanted[start : start + _CHUNK])  # ints only
+            for event_id, occurred_at, place, body in self._fetch(
+                f"SELECT id, occurred_at, place, body FROM events WHERE id IN ({listed})"
+            ):
+                fixed = apply_corrections(
+                    str(occurred_at), place, orjson.loads(body), changes[int(event_id)]
+                )
+                for column, value in zip(
+                    columns,
+                    (
+                        int(event_id),
+                        _stored_time(fixed.occurred_at, str(occurred_at)),
+                        fixed.place,
+                        json_text(fixed.body),
+                    ),
+                    strict=True,
+                ):
+                    column.append(value)
+        if not columns[0]:  # the corrected events are not in this extract
+            return None
+        kinds = (pa.int64(), pa.string(), pa.string(), pa.string())
+        names = ("id", "occurred_at", "place", "body")
+        return pa.table({n: pa.array(c, k) for n, c, k in zip(names, columns, kinds, strict=True)})
+
     def _view(self, name: str, select: str) -> None:
-        self._run(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
+        self._drop(name)
+        self._run(f"CREATE TEMP VIEW {name} AS {select}")
 
     def _qualified(self, name: str) -> str:
         return f"{self._temp}.{name}" if self._temp and self.dialect == "sqlite" else name
@@ -418,15 +509,12 @@ def _copy(
     return arrow_rows(table, rows)
 
 
-#: event types whose body holds a field a per-battery rule reads
-BODY_TYPES: Final = (*_VIN_TYPES, "repurposed", "recycled")
 _LEAN: Final = {
     "events": {
         "body": "CASE WHEN type IN ("
-        + ", ".join(f"'{t}'" for t in BODY_TYPES)
+        + ", ".join(f"'{t}'" for t in sorted(BODY_TYPES))
         + ") THEN body ELSE '{}' END AS body",
         "ref": "NULL AS ref",
-        "corrects": "NULL AS corrects",
     },
     "batteries": {
         "spec": "CASE WHEN state IN ('recycled', 'disposed', 'repurposed', 'dismantled')"
@@ -509,6 +597,7 @@ _HISTORY: Final = ", ".join(
         "collected",
         "repurposed",
         "recycled",
+        "correction",  # what a rule reads of the events above may have been corrected
     )
 )
 
@@ -557,8 +646,12 @@ def scoped_engine(
         )
         vins = {
             v
-            for body in new_events.column("body").to_pylist()
-            if isinstance(v := orjson.loads(body).get("vin"), str)
+            for kind, body in zip(
+                new_events.column("type").to_pylist(),
+                new_events.column("body").to_pylist(),
+                strict=True,
+            )
+            if (v := body_vin(kind, orjson.loads(body))) is not None
         }
     else:
         new_events = fresh.events
@@ -616,11 +709,22 @@ def scoped_engine(
             raise ValueError("the new events link batteries outside the scope")
         links = pa.concat_tables([fresh.links.cast(stored[0].schema), *stored])
     # older events: those of the types a per-battery rule follows (a late report is judged on
-    # the new event alone), and each battery's last event (how long it has been quiet)
-    last = set(batteries.column("last_event").to_pylist())
-    ids = sorted(i for i in set(links.column("event_id").to_pylist()) if i not in fresh_ids)
+    # the new event alone), and each battery's last event (how long it has been quiet); every
+    # event of a battery a new correction touches (its late reports are judged again: the
+    # corrected date may have made one late, or on time)
+    rejudged = _corrected_batteries(new_events, links)
+    linked = set(links.column("event_id").to_pylist())
+    every: set[int] = set()
+    if rejudged:
+        mask = pc.is_in(links.column("code"), value_set=pa.array(sorted(rejudged), pa.string()))
+        every = set(links.column("event_id").filter(mask).to_pylist())
+    ids = sorted(i for i in linked if i not in fresh_ids and i not in every)
     older = _in_chunks(store, tables["events"], "id", ids, f" AND (type IN ({_HISTORY}))")
-    quiet = sorted(i for i in last if i not in fresh_ids and i is not None)
+    if every:
+        whole = sorted(i for i in every if i not in fresh_ids)
+        older += _in_chunks(store, tables["events"], "id", whole)
+    last = set(batteries.column("last_event").to_pylist())
+    quiet = sorted(i for i in last if i not in fresh_ids and i is not None and i not in every)
     older += _in_chunks(store, tables["events"], "id", quiet, f" AND type NOT IN ({_HISTORY})")
     events = pa.concat_tables([new_events, *older])
     data = {
@@ -632,12 +736,23 @@ def scoped_engine(
         "rejections": _copy(store, tables["rejections"], "", []),
     }
     if stage is None:
-        return _duckdb_engine(data, frozenset(codes))
-    engine = Engine(stage.con, _DUCKDB, None, frozenset(codes))
-    engine.staged, engine._owns = stage.ids, False
-    for name, table in data.items():
-        engine._upload(name, table)
+        engine = _duckdb_engine(data, frozenset(codes))
+    else:
+        engine = Engine(stage.con, _DUCKDB, None, frozenset(codes))
+        engine.staged, engine._owns = stage.ids, False
+        for name, table in data.items():
+            engine._upload(name, table)
+    engine.rejudged = frozenset(rejudged)
     return engine
+
+
+def _corrected_batteries(new_events: pa.Table, links: pa.Table) -> set[str]:
+    """The batteries the corrections among ``new_events`` touch."""
+    corrections = new_events.filter(pc.equal(new_events.column("type"), "correction"))
+    if not corrections.num_rows:
+        return set()
+    mask = pc.is_in(links.column("event_id"), value_set=corrections.column("id"))
+    return set(links.column("code").filter(mask).to_pylist())
 
 
 _STAGED_EV: Final = "staged_ev"

@@ -24,11 +24,13 @@ it each chunk as it comes, and it makes the chunk's facts at once (``engine.Stag
 then has it read the store through a connection of its own (committed events only) and
 evaluate, and reconciles what it found here, in order. :meth:`AlertUpdater.flush_later` lets
 an importer go on meanwhile: it reconciles what the previous call handed over and hands over
-what is new; :meth:`AlertUpdater.wait` reconciles the last one. On a machine with a spare core
-an update then overlaps the next batch's import; it costs more CPU in all (the worker's start
-and its copy of the events), so by default a worker starts only with three cores or more. An
-error in the worker is raised by the next ``flush_later``, ``flush`` or ``wait``; a worker
-that stops is replaced by evaluating here.
+what is new; :meth:`AlertUpdater.wait` reconciles the last one. When a transaction that holds
+every pending event is about to commit, the sink has the worker evaluate it at once
+(:func:`_worker_ahead`), and the flush takes that result if the store holds nothing else
+new. On a machine with a spare core an update then overlaps the next batch's import (and the
+commit); it costs more CPU in all (the worker's start and its copy of the events), so no
+worker starts on one core. An error in the worker is raised by the next ``flush_later``,
+``flush`` or ``wait``; a worker that stops is replaced by evaluating here.
 
 Rules that wait for time to pass (a pack not collected within 60 days) can only fire for a
 battery nobody reports about when something re-evaluates it: the server's periodic sweep
@@ -55,7 +57,7 @@ from battrace.store.base import Store
 from battrace.store.rows import EventRow, json_text
 from battrace.store.writes import WriteTransaction
 from battrace.supervision.config import RuleSettings
-from battrace.supervision.tables import EXPORT_TABLES
+from battrace.supervision.tables import BODY_TYPES, EXPORT_TABLES, body_vin
 
 if TYPE_CHECKING:
     from battrace.supervision.engine import Fresh, Stage
@@ -73,28 +75,13 @@ _NAMED: Final = {
     "repurposed": ("product",),
     "dismantled": ("parts",),
 }
-# event types whose body holds a field a per-battery rule reads (engine.BODY_TYPES, which this
-# module does not import: it would import DuckDB's side of supervision into every importer)
-_BODY_TYPES: Final = frozenset(
-    (
-        "installed",
-        "vehicle_sold",
-        "repaired",
-        "replaced",
-        "swapped",
-        "vehicle_scrapped",
-        "removed",
-        "repurposed",
-        "recycled",
-    )
-)
 _EVENTS: Final = next(t for t in EXPORT_TABLES if t.name == "events")
 _EVENT_SCHEMA: Final = pa.schema(list(_EVENTS.columns))
 _BATTERIES: Final = next(t for t in EXPORT_TABLES if t.name == "batteries")
 _BATTERY_SCHEMA: Final = pa.schema(list(_BATTERIES.columns))
 _LINK_SCHEMA: Final = pa.schema([("code", pa.string()), ("event_id", pa.int64())])
 #: cores a machine needs for :meth:`AlertUpdater.start_worker` to start a worker by default
-WORKER_MIN_CORES: Final = 3
+WORKER_MIN_CORES: Final = 2
 #: events kept in memory between two flushes, at most (about 150 bytes each)
 KEEP_EVENTS: Final = 500_000
 
@@ -117,7 +104,7 @@ def involved_codes(event: EventRow) -> list[str]:
     return list(codes)
 
 
-#: the columns of ``events`` a chunk keeps (``ref`` and ``corrects`` are read by no rule)
+#: the columns of ``events`` a chunk keeps (``ref`` is read by no rule)
 _KEPT: Final = (
     "id",
     "type",
@@ -128,6 +115,7 @@ _KEPT: Final = (
     "place",
     "batteries",
     "body",
+    "corrects",
 )
 
 
@@ -186,7 +174,7 @@ def _states(batteries: Sequence[BatteryState]) -> tuple[list[Any], ...]:
 
 def _chunk(events: Sequence[EventRow], named: dict[int, list[str]], vins: set[str]) -> _Chunk:
     texts = [e.json_texts() for e in events]  # made once; the insert that follows reuses them
-    body_types = _BODY_TYPES
+    body_types = BODY_TYPES
     columns = (
         [e.id for e in events],
         [e.type for e in events],
@@ -197,6 +185,7 @@ def _chunk(events: Sequence[EventRow], named: dict[int, list[str]], vins: set[st
         [e.place for e in events],
         [t[0] for t in texts],
         [t[1] if e.type in body_types else "{}" for e, t in zip(events, texts, strict=True)],
+        [e.corrects for e in events],
     )
     leaf = events[-1].leaf
     assert leaf is not None
@@ -213,7 +202,7 @@ class _Pending:
     chunks: list[_Chunk] | None  # None: not kept (too many, no log leaves)
 
 
-_Found = tuple[list["Finding"], list["Finding"], frozenset[str]] | None
+_Found = tuple[list["Finding"], list["Finding"], frozenset[str], frozenset[str]] | None
 
 
 class AlertUpdater:
@@ -244,6 +233,8 @@ class AlertUpdater:
         self._worker: WorkerProcess | None = None
         self._worker_lost = False  # a worker stopped: evaluate here from then on
         self._seen = 0  # events seen, for start_worker(after_events=...)
+        self._tx_first: int | None = None  # the first event of the transaction under way
+        self._target: Store | None = None  # the store the worker reads
         self._start_after: int | None = None
         self._warming = False  # the worker's warm-up answer is still to be read
         # the evaluation handed to the worker: its rules, and what it covers (to redo it here
@@ -261,6 +252,8 @@ class AlertUpdater:
         if not events:
             return
         self._seen += len(events)
+        if self._tx_first is None:
+            self._tx_first = events[0].id
         if self._start_after is not None and self._seen >= self._start_after:
             self._start_now()
         codes: set[str] = set()
@@ -275,9 +268,9 @@ class AlertUpdater:
                     named[event.id] = involved
             else:
                 codes.update(event.batteries)
-            if kind in _BODY_TYPES:
-                vin = event.body.get("vin")
-                if isinstance(vin, str):
+            if kind in BODY_TYPES:
+                vin = body_vin(kind, event.body)
+                if vin is not None:
                     vins.add(vin)
         chunk = None
         if self._chunks is not None and all(e.leaf is not None for e in events):
@@ -322,7 +315,31 @@ class AlertUpdater:
                 chunk.states = states
 
     def before_commit(self, tx: WriteTransaction) -> None:
-        return None
+        """When the transaction about to commit holds every event pending (a flush is likely
+        next: the end of an import, or of a batch flushed after it), the worker evaluates
+        them now, on its core, while the transaction commits; the flush then takes that
+        result if the store holds nothing it did not see (else it evaluates again)."""
+        tx_first, self._tx_first = self._tx_first, None
+        with self._lock:
+            target, first, last = self._target, self._first, self._last
+            if (
+                self._worker is None
+                or target is None
+                or tx_first is None
+                or first != tx_first
+                or last is None
+                or self._chunks is None
+            ):
+                return
+            self._post(
+                "ahead",
+                target.location,
+                sorted(self._codes),
+                first,
+                last,
+                self._rules()[0],
+                self.as_of,
+            )
 
     # -- flushing -----------------------------------------------------------------------------
     def _take(self) -> _Pending:
@@ -356,11 +373,14 @@ class AlertUpdater:
         import is over before a worker is ready: it is evaluated here).
 
         A worker costs CPU (its start, its copy of the events) to save the caller's time: it
-        pays only with a core to itself. Not started (False) on a machine with fewer than
-        ``min_cores`` cores (default 3: the caller's, the worker's, one for the rest of the
-        machine), for a store no other process can open (in-memory SQLite), or after a
-        worker stopped."""
+        pays only with a core to itself (on two cores, with nothing else running, it was
+        measured to take an import's overhead from 26 % to 13 %: benchmarks/RESULTS.md). Not
+        started (False) on a machine with fewer than ``min_cores`` cores (default 2; 3 leaves
+        a core to the rest of a busy machine), for a store no other process can open
+        (in-memory SQLite), or after a worker stopped."""
         target = store or self.store
+        if target is not None:
+            self._target = target
         if self._worker is not None:
             return True
         if (
@@ -536,9 +556,11 @@ class AlertUpdater:
             return {}
         from battrace.supervision.service import reconcile_scoped
 
-        others, late, added = found
+        others, late, added, rejudged = found
         touched = frozenset(pending.codes).union(added)
-        return reconcile_scoped(target, others, late, touched, rules, writing=writing)
+        return reconcile_scoped(
+            target, others, late, touched, rules, writing=writing, rejudged=rejudged
+        )
 
     def close(self) -> None:
         """Stop the worker process (an evaluation under way is left unreconciled: call
@@ -705,18 +727,27 @@ def _worker_findings(
     ``service.scoped_findings``), read through this process's own connection to the store at
     ``location``, the new events from the chunks held when they are all there and committed;
     of the batteries in scope, only those not in ``codes`` are returned."""
-    from battrace.store import open_store
     from battrace.supervision.service import scoped_findings
 
-    reader = _READERS.get(location)
-    if reader is None:
-        reader = _READERS[location] = open_store(location, migrate=False)
+    reader = _reader(location)
     held = None if _HELD.overflow else _HELD.chunks
     _HELD.chunks, _HELD.kept, _HELD.overflow = [], 0, False
+    ahead = _AHEAD.pop() if _AHEAD else None
+    chunks = [c for c, _ in held] if held else []
+    key = _Ahead.key_of((location, codes, first, last, settings, as_of), chunks)
+    if (
+        ahead is not None
+        and ahead.key == key
+        and _verified(reader, chunks, first, last)
+        and _unchanged_since(reader, first, last, ahead.before)
+    ):
+        if _STAGE:
+            _STAGE[0].clear()
+        return _answer(ahead.found, codes)
     stage = _STAGE[0] if _STAGE else None
     fresh = None
-    if held and _verified(reader, [c for c, _ in held], first, last):
-        fresh = _concat([f for _, f in held], _batteries(reader, [c for c, _ in held], last))
+    if held and _verified(reader, chunks, first, last):
+        fresh = _concat([f for _, f in held], _batteries(reader, chunks, last))
     if fresh is None or stage is None or stage.ids != (first, last):
         stage = None
     try:
@@ -726,22 +757,116 @@ def _worker_findings(
     finally:
         if _STAGE:
             _STAGE[0].clear()
+    return _answer(found, codes)
+
+
+def _answer(found: _Found, codes: list[str]) -> _Found:
     if found is None:
         return None
     # the caller knows the codes it sent: only the batteries added to them travel back
-    others, late, touched = found
-    return others, late, touched.difference(codes)
+    others, late, touched, rejudged = found
+    return others, late, touched.difference(codes), rejudged
 
 
-def _verified(store: Store, chunks: list[_Chunk], first: int, last: int) -> bool:
-    """Whether ``chunks`` cover the ids ``first .. last`` without a gap and the store shows
-    each committed (its last event's leaf is the stored one)."""
+def _reader(location: str) -> Store:
+    from battrace.store import open_store
+
+    reader = _READERS.get(location)
+    if reader is None:
+        reader = _READERS[location] = open_store(location, migrate=False)
+    return reader
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """An evaluation made before the events it covers were committed (:func:`_worker_ahead`):
+    what it was asked, what the store held besides, and what it found."""
+
+    key: tuple[Any, ...]
+    before: tuple[Any, ...]
+    found: _Found
+
+    @staticmethod
+    def key_of(asked: tuple[Any, ...], chunks: list[_Chunk]) -> tuple[Any, ...]:
+        """The key of an evaluation asked with the arguments ``asked`` (those of
+        :func:`_worker_findings`) over ``chunks``: their last leaves tell these events from
+        others that took the same ids (a transaction that failed to commit, and its retry)."""
+        location, codes, *rest = asked
+        return (location, tuple(codes), *rest, tuple((c.first, c.last, c.leaf) for c in chunks))
+
+
+_AHEAD: list[_Ahead] = []
+
+
+def _worker_ahead(
+    location: str,
+    codes: list[str],
+    first: int,
+    last: int,
+    settings: RuleSettings,
+    as_of: date | None,
+) -> None:
+    """In the worker, as a transaction holding every pending event ``first .. last`` is about
+    to commit: evaluate them now, on the other core, while it commits. The new events come
+    from the chunks held; everything else read (older events, the rows of batteries they did
+    not change, enterprises, whitelist, refused reports) is what the store held before them.
+    :func:`_worker_findings` uses the result if nothing but these events was written since:
+    the same findings as evaluating then, sooner."""
+    from battrace.supervision.service import scoped_findings
+
+    _AHEAD.clear()
+    held = _HELD
+    if held.overflow or not held.chunks:
+        return
+    chunks = [c for c, _ in held.chunks]
+    if not _contiguous(chunks, first, last) or any(c.states is None for c in chunks):
+        return
+    reader = _reader(location)
+    before = _store_mark(reader, first)
+    fresh = _concat([f for _, f in held.chunks], _batteries(reader, chunks, last, current=False))
+    stage = _STAGE[0] if _STAGE and _STAGE[0].ids == (first, last) else None
+    found = scoped_findings(
+        reader, codes, first, last, as_of=as_of, settings=settings, fresh=fresh, stage=stage
+    )
+    key = _Ahead.key_of((location, codes, first, last, settings, as_of), chunks)
+    _AHEAD.append(_Ahead(key, before, found))
+
+
+def _store_mark(store: Store, first: int) -> tuple[Any, ...]:
+    """What an evaluation reads of the store besides the events from ``first`` on: the last
+    event before them, the last refused report, whitelist change and the enterprises (all
+    appended to, never rewritten)."""
+    rows = store._connection().query(
+        "SELECT (SELECT MAX(id) FROM events WHERE id < ?), (SELECT MAX(id) FROM rejections),"
+        " (SELECT MAX(id) FROM whitelist_changes), (SELECT COUNT(*) FROM enterprises)",
+        [first],
+    )
+    return tuple(rows[0])
+
+
+def _unchanged_since(store: Store, first: int, last: int, before: tuple[Any, ...]) -> bool:
+    """Whether the store holds what it held at ``before`` (:func:`_store_mark`) plus the
+    events ``first .. last`` and nothing else."""
+    rows = store._connection().query("SELECT MAX(id) FROM events")
+    if not rows or rows[0][0] is None or int(rows[0][0]) != last:
+        return False
+    return _store_mark(store, first) == before
+
+
+def _contiguous(chunks: list[_Chunk], first: int, last: int) -> bool:
+    """Whether ``chunks`` cover the ids ``first .. last`` without a gap."""
     expected = first
     for chunk in chunks:
         if chunk.first != expected:
             return False
         expected = chunk.last + 1
-    if expected != last + 1:
+    return expected == last + 1
+
+
+def _verified(store: Store, chunks: list[_Chunk], first: int, last: int) -> bool:
+    """Whether ``chunks`` cover the ids ``first .. last`` without a gap and the store shows
+    each committed (its last event's leaf is the stored one)."""
+    if not _contiguous(chunks, first, last):
         return False
     conn = store._connection()
     last_ids: list[Any] = [c.last for c in chunks]
@@ -767,15 +892,19 @@ def _fresh(store: Store, pending: _Pending) -> Fresh | None:
     return _concat([_as_fresh(chunks)], _batteries(store, chunks, pending.last))
 
 
-def _batteries(store: Store, chunks: list[_Chunk], last: int) -> pa.Table | None:
+def _batteries(
+    store: Store, chunks: list[_Chunk], last: int, *, current: bool = True
+) -> pa.Table | None:
     """The states the chunks wrote (the latest of each battery) as rows of ``batteries``
     (lean), when they are the stored ones: every chunk brought them and no event was written
-    after ``last`` (a battery changes only with an event). None otherwise."""
+    after ``last`` (a battery changes only with an event; ``current=False``: the caller
+    checks that later). None otherwise."""
     if not chunks or any(c.states is None for c in chunks):
         return None
-    rows = store._connection().query("SELECT MAX(id) FROM events")
-    if not rows or rows[0][0] is None or int(rows[0][0]) != last:
-        return None
+    if current:
+        rows = store._connection().query("SELECT MAX(id) FROM events")
+        if not rows or rows[0][0] is None or int(rows[0][0]) != last:
+            return None
     latest: dict[str, int] = {}
     values: list[list[Any]] = [[] for _ in _STATE_KEPT]
     for chunk in chunks:

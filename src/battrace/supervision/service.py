@@ -364,9 +364,11 @@ def sweep(
 
     The evaluation reads through its own connection. ``writing`` lends the store the alerts
     are written through (the server passes its one writer's, so that a long evaluation never
-    holds the write lock); by default they are written through ``store``.
+    holds the write lock), then in parts, lent again for each (``reconcile_in_parts``: the
+    server's reports wait a part at most); by default they are written through ``store``, in
+    one transaction.
     """
-    from battrace.supervision.alerts import reconcile
+    from battrace.supervision.alerts import reconcile, reconcile_in_parts
 
     settings = settings or settings_from_env()
     started = time.perf_counter()
@@ -381,8 +383,7 @@ def sweep(
     if writing is None:
         result = reconcile(store, found, rules=list(settings.rules))
     else:
-        with writing() as writer:
-            result = reconcile(writer, found, rules=list(settings.rules))
+        result = reconcile_in_parts(writing, found, rules=list(settings.rules))
     result_dict = result.to_dict()
     out = SweepResult(
         engine=engine,
@@ -421,8 +422,8 @@ def update_alerts(
     )
     if found is None:
         return {}
-    others, late, touched = found
-    return reconcile_scoped(store, others, late, touched, rules, writing=writing)
+    others, late, touched, rejudged = found
+    return reconcile_scoped(store, others, late, touched, rules, writing=writing, rejudged=rejudged)
 
 
 def scoped_findings(
@@ -435,10 +436,12 @@ def scoped_findings(
     settings: RuleSettings,
     fresh: Fresh | None = None,
     stage: Stage | None = None,
-) -> tuple[list[Finding], list[Finding], frozenset[str]] | None:
+) -> tuple[list[Finding], list[Finding], frozenset[str], frozenset[str]] | None:
     """The evaluation half of :func:`update_alerts` (nothing is written): the findings of the
     per-battery rules but ``late_report`` over the batteries in scope, the late reports among
-    the new events, and the batteries in scope (None: nothing to evaluate)."""
+    the new events and of the batteries new corrections touch, the batteries in scope, and
+    those touched by corrections (their late reports judged again, on all their events; None:
+    nothing to evaluate)."""
     rules = [r for r in settings.rules if r in BATTERY_RULES]
     if not batteries and first_id > last_id:
         return None
@@ -448,18 +451,20 @@ def scoped_findings(
     finally:
         eng.close()
     touched = eng.scope or frozenset()
+    rejudged = eng.rejudged
     # a late report is judged on its own event, and the extract holds only the new events
-    # of every type: late reports are added, never cleared, on this path
+    # of every type: late reports are added, never cleared, on this path; but the extract
+    # holds every event of the batteries a correction touches, judged again in full
     new_ids = range(first_id, last_id + 1)
     late = [
         f
         for f in found
         if f.rule == "late_report"
         and f.battery in touched
-        and all(e in new_ids for e in f.evidence)
+        and (f.battery in rejudged or all(e in new_ids for e in f.evidence))
     ]
     others = [f for f in found if f.rule != "late_report" and f.battery in touched]
-    return others, late, touched
+    return others, late, touched, rejudged
 
 
 def reconcile_scoped(
@@ -470,18 +475,26 @@ def reconcile_scoped(
     rules: Sequence[str],
     *,
     writing: Callable[[], AbstractContextManager[Any]] | None = None,
+    rejudged: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     """The writing half of :func:`update_alerts`: reconcile the alerts of the batteries in
-    scope with what :func:`scoped_findings` found."""
+    scope with what :func:`scoped_findings` found (the late reports of ``rejudged``
+    batteries in full: those no longer found are cleared)."""
     from battrace.supervision.alerts import reconcile
 
     counts: dict[str, int] = {}
     per_battery = [r for r in rules if r != "late_report"]
+    judged = "late_report" in rules
+    added = [f for f in late if f.battery not in rejudged]
+    again = [f for f in late if f.battery in rejudged]
     with writing() if writing is not None else nullcontext(store) as writer:
         for result in (
             reconcile(writer, others, rules=per_battery, batteries=touched),
-            reconcile(writer, late, rules=["late_report"], batteries=touched, clear=False)
-            if "late_report" in rules
+            reconcile(writer, added, rules=["late_report"], batteries=touched, clear=False)
+            if judged
+            else None,
+            reconcile(writer, again, rules=["late_report"], batteries=rejudged)
+            if judged and rejudged
             else None,
         ):
             if result is not None:

@@ -10,6 +10,29 @@ import pyarrow as pa
 
 _S, _I = pa.string(), pa.int64()
 
+#: event types whose body names the vehicle (``vin``)
+VIN_TYPES: Final = (
+    "installed",
+    "vehicle_sold",
+    "repaired",
+    "replaced",
+    "swapped",
+    "vehicle_scrapped",
+    "removed",
+)
+#: event types whose body holds a field a per-battery rule reads, and corrections (whose
+#: ``changes`` may correct one): the bodies the incremental path keeps (the others: ``{}``)
+BODY_TYPES: Final = frozenset((*VIN_TYPES, "repurposed", "recycled", "correction"))
+
+
+def body_vin(kind: str, body: Any) -> str | None:
+    """The VIN an event's body names (a correction: the VIN it corrects to), if any."""
+    if kind == "correction" and isinstance(body, dict):
+        changes = body.get("changes")
+        body = changes.get("body") if isinstance(changes, dict) else None
+    vin = body.get("vin") if isinstance(body, dict) else None
+    return vin if isinstance(vin, str) else None
+
 
 @dataclass(frozen=True, slots=True)
 class LogTable:

@@ -74,6 +74,7 @@ def _functions() -> dict[str, Callable[..., Any]]:
         "states": incremental._worker_states,
         "overflow": incremental._worker_overflow,
         "findings": incremental._worker_findings,
+        "ahead": incremental._worker_ahead,
     }
 
 
