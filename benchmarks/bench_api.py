@@ -18,7 +18,7 @@ full spec) followed by its `shipped` events, which need nothing from other enter
   server's own group-commit writer fed in this process with groups of 1 and of `--clients`
   reports, on a copy of the same store: what a report costs without HTTP.
 
-    python -m benchmarks.bench_api [--events 400000] [--batch 5000] [--clients 50]
+    python -m benchmarks.bench_api [--events 700000] [--batch 5000] [--clients 50]
         [--seconds 15] [--think 100]
 """
 
@@ -275,7 +275,7 @@ def _produced(path: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=400_000)
+    parser.add_argument("--events", type=int, default=700_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
