@@ -298,7 +298,9 @@ def test_reconcile_in_parts_does_what_one_transaction_does(
             assert parts == reconcile(whole, found, rules=["late_report"], now=when)
             assert len(lent) == len(al.ID_PARTS) == 16  # the writer lent once a part
             assert _states(world) == _states(whole)
-    assert parts.reopened and parts.cleared  # the steps opened, cleared and reopened
+    # the steps opened, cleared and reopened alerts
+    assert parts.reopened
+    assert parts.cleared
 
 
 def _states(store: Store) -> list[tuple[str, str, bool, str]]:
