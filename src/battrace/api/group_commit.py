@@ -8,7 +8,9 @@ report is its own group and waits for nobody.
 Each report keeps its own outcome, as if it had been sent alone:
 
 - a report that carries its bearer token (the fast path, api/single_reports.py) is
-  authenticated here, in the group's transaction, and must report as its own enterprise;
+  authenticated here, in the group's transaction, and must report as its own enterprise
+  (tokens seen before cost no query: ``services.tokens.TokenCache``, forgotten whenever a
+  revocation has committed);
 - its idempotency key is looked up and its answer recorded in the group's transaction;
 - unsigned reports are checked together by ``report_events``; when one is refused the group
   is checked again without it (a report never depends on another concurrent one), and after
@@ -34,13 +36,12 @@ import orjson
 from battrace.api.idempotency import KEY_HEADER, Answer
 from battrace.api.storage import StoreAccess
 from battrace.domain.access import Caller
-from battrace.domain.entities import Enterprise
 from battrace.domain.quantities import utc_now
 from battrace.errors import BatchError, BattraceError, ConflictError
 from battrace.services.access import check_writes_as_caller
 from battrace.services.keys import SignedSubmission
 from battrace.services.reporting import SourceItem, report_events
-from battrace.services.tokens import authenticate
+from battrace.services.tokens import TokenCache
 from battrace.store.base import Store
 from battrace.store.rows import EventRow, IdempotentAnswer, db_time
 from battrace.store.writes import WriteTransaction
@@ -79,6 +80,7 @@ class GroupWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._tokens = TokenCache()  # the writer thread's own
 
     def submit(self, report: Report) -> Future[Answer]:
         """Queue ``report``; its future gets the answer once its group has committed."""
@@ -155,12 +157,12 @@ class GroupWriter:
         keys_seen: set[tuple[str, str]] = set()
         unsigned: list[Report] = []
         signed: list[Report] = []
-        callers: dict[str, Enterprise] = {}  # token -> its enterprise, in this transaction
+        if any(r.token is not None for r in group):
+            self._tokens.refresh(store)  # revocations committed before this transaction hold
         for report in group:
             if report.token is not None:
                 try:
-                    enterprise = callers.get(report.token) or authenticate(store, report.token)
-                    callers[report.token] = enterprise
+                    enterprise = self._tokens.authenticate(store, report.token)
                     check_writes_as_caller(Caller(enterprise), None, report.data, "actor")
                 except BattraceError as exc:
                     outcomes[report] = exc

@@ -467,6 +467,13 @@ class Store(abc.ABC):
         )
         return token_from_row(rows[0]) if rows else None
 
+    def revoked_token_count(self) -> int:
+        """How many tokens were ever revoked."""
+        rows = self._connection().query(
+            "SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL"
+        )
+        return int(rows[0][0])
+
     def api_tokens(self, enterprise_id: str | None = None) -> list[ApiToken]:
         """Tokens of one enterprise (or all), oldest first."""
         sql = f"SELECT {TOKEN_COLUMNS} FROM api_tokens"
