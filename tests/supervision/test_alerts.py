@@ -276,8 +276,9 @@ def test_many_findings_in_batches_and_pages(world: Store, monkeypatch: pytest.Mo
     assert (result.unchanged, result.reopened) == (20, 20)
 
 
+@pytest.mark.parametrize("digits", [1, 2])
 def test_reconcile_in_parts_does_what_one_transaction_does(
-    world: Store, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    world: Store, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, digits: int
 ) -> None:
     monkeypatch.setattr(al, "_SCOPE_PAGE", 3)  # the parts page through their ids too
     findings = [finding(f"s{i}") for i in range(60)]
@@ -294,9 +295,11 @@ def test_reconcile_in_parts_does_what_one_transaction_does(
         register_demo_firms(whole)
         for found, when in steps:
             lent.clear()
-            parts = al.reconcile_in_parts(writing, found, rules=["late_report"], now=when)
+            parts = al.reconcile_in_parts(
+                writing, found, rules=["late_report"], now=when, digits=digits
+            )
             assert parts == reconcile(whole, found, rules=["late_report"], now=when)
-            assert len(lent) == len(al.ID_PARTS) == 16  # the writer lent once a part
+            assert len(lent) == 16**digits  # the writer lent once a part
             assert _states(world) == _states(whole)
     # the steps opened, cleared and reopened alerts
     assert parts.reopened
@@ -305,6 +308,15 @@ def test_reconcile_in_parts_does_what_one_transaction_does(
 
 def _states(store: Store) -> list[tuple[str, str, bool, str]]:
     return sorted((a.id, a.status, a.found, a.last_seen) for a in al.iter_alerts(store))
+
+
+def test_id_parts_cover_every_text_once() -> None:
+    for digits in (1, 2):
+        ranges = al.id_parts(digits)
+        assert len(ranges) == 16**digits
+        for text in ("0000000000000000", "ffffffffffffffff", "7a00000000000000", "", "zz", "A"):
+            inside = [i for i, ids in enumerate(ranges) if al._in_range(text, ids)]
+            assert inside == [al._part_of(text, digits)]
 
 
 def test_a_part_refuses_findings_of_other_parts(world: Store) -> None:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,8 +45,6 @@ from battrace.api.storage import StoreAccess
 from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
 from battrace.store import Store
-from battrace.supervision.alerts import reconcile_in_parts
-from battrace.supervision.config import RuleSettings
 from battrace.supervision.config import load_settings as load_rule_settings
 from battrace.supervision.process import RuleProcess, TouchedBatteries, worker_can_open
 from battrace.supervision.service import sweep, update_alerts
@@ -141,27 +138,15 @@ def update_alerts_now(context: ApiContext) -> dict[str, int]:
 
 
 def sweep_now(context: ApiContext) -> dict[str, Any]:
-    """A full sweep: evaluated in the rule worker process when there is one (else on a
-    reader connection here), reconciled through the server's writer."""
+    """A full sweep: evaluated and reconciled by the rule worker process when there is one
+    (in parts, each a short transaction of its own), else evaluated on a reader connection
+    here and reconciled in parts through the server's writer."""
     if context.rules is None:
         with context.access.reading() as reader:
             return sweep(
                 reader, settings=context.rule_settings, writing=context.access.writing
             ).to_dict()
-    settings = context.rule_settings or RuleSettings()
-    started = time.perf_counter()
-    found = context.rules.findings()
-    evaluated = time.perf_counter() - started
-    # in parts: reports wait for one part of the alerts at most, not the whole sweep
-    result = reconcile_in_parts(context.access.writing, found, rules=list(settings.rules))
-    findings: dict[str, int] = {}
-    for finding in found:
-        findings[finding.rule] = findings.get(finding.rule, 0) + 1
-    return {
-        "findings": findings,
-        "reconciled": {k: int(v) for k, v in result.to_dict().items()},
-        "seconds": {"evaluate": evaluated, "total": time.perf_counter() - started},
-    }
+    return context.rules.sweep()
 
 
 async def supervise(context: ApiContext, every_seconds: float, sweep_seconds: float) -> None:

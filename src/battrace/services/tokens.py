@@ -116,9 +116,7 @@ def _refused() -> Unauthenticated:
     )
 
 
-def _checked(
-    store: Store, token: str, now: Callable[[], datetime]
-) -> tuple[ApiToken, Enterprise]:
+def _checked(store: Store, token: str, now: Callable[[], datetime]) -> tuple[ApiToken, Enterprise]:
     if len(token) != _TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
         raise _refused()
     token_id, digest = token_digest(token)

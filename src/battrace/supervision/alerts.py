@@ -466,10 +466,19 @@ def reconcile(
     return work.result()
 
 
-#: the parts :func:`reconcile_in_parts` splits the alert ids into, by their first hex digit
-ID_PARTS: Final = tuple(
-    (None if i == 0 else f"{i:x}", None if i == 15 else f"{i + 1:x}") for i in range(16)
-)
+def id_parts(digits: int = 1) -> tuple[IdRange, ...]:
+    """The alert ids split into ``16 ** digits`` ranges by their first ``digits`` hex digits
+    (the first range open below, the last open above: every text falls in one)."""
+    count = 16**digits
+    bound = [f"{i:0{digits}x}" for i in range(count)]
+    return tuple(
+        (None if i == 0 else bound[i], None if i == count - 1 else bound[i + 1])
+        for i in range(count)
+    )
+
+
+#: the parts :func:`reconcile_in_parts` splits the alert ids into by default
+ID_PARTS: Final = id_parts(1)
 
 
 def _in_range(alert_id: str, ids: IdRange) -> bool:
@@ -483,19 +492,22 @@ def reconcile_in_parts(
     *,
     rules: Collection[str],
     now: datetime | None = None,
+    digits: int = 1,
 ) -> ReconcileResult:
     """:func:`reconcile` every alert of ``rules`` (a full sweep's scope) in parts: the alert
-    ids split by their first hex digit (:data:`ID_PARTS`), each part in a transaction of its
-    own through the store ``writing`` lends, the writer given back between parts. A server's
-    reports wait for one part at most (a sixteenth of the alerts), not the whole sweep. Each
-    alert is reconciled once, whole; a reader between two parts sees some parts done and
-    others not yet (as between two sweeps). The counts are the sums of the parts'."""
+    ids split by their first ``digits`` hex digits (:func:`id_parts`: 16 parts, or 256 with
+    two digits), each part in a transaction of its own through the store ``writing`` lends,
+    the writer given back between parts. A server's reports wait for one part at most, not
+    the whole sweep. Each alert is reconciled once, whole; a reader between two parts sees
+    some parts done and others not yet (as between two sweeps). The counts are the sums of
+    the parts'."""
     stamp = now if now is not None else utc_now()
-    parts: list[list[Finding]] = [[] for _ in ID_PARTS]
+    ranges = ID_PARTS if digits == 1 else id_parts(digits)
+    parts: list[list[Finding]] = [[] for _ in ranges]
     for finding in findings:
-        parts[_part_of(finding.id)].append(finding)
+        parts[_part_of(finding.id, digits)].append(finding)
     total = ReconcileResult(0, 0, 0, 0, 0)
-    for ids, found in zip(ID_PARTS, parts, strict=True):
+    for ids, found in zip(ranges, parts, strict=True):
         with writing() as writer:
             done = reconcile(writer, found, rules=rules, now=stamp, ids=ids)
         total = ReconcileResult(
@@ -504,11 +516,14 @@ def reconcile_in_parts(
     return total
 
 
-def _part_of(alert_id: str) -> int:
-    for index, ids in enumerate(ID_PARTS):
-        if _in_range(alert_id, ids):
-            return index
-    raise AssertionError(alert_id)  # the parts cover every text
+def _part_of(alert_id: str, digits: int) -> int:
+    """The index of the part of :func:`id_parts` ``alert_id`` falls in."""
+    prefix = alert_id[:digits]
+    if len(prefix) == digits and all(c in "0123456789abcdef" for c in prefix):
+        return int(prefix, 16)
+    # not a finding's id (16 lowercase hex digits): by comparison
+    ranges = ID_PARTS if digits == 1 else id_parts(digits)
+    return next(i for i, ids in enumerate(ranges) if _in_range(alert_id, ids))
 
 
 # -- the lifecycle: regulators act ----------------------------------------------------------

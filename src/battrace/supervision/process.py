@@ -10,9 +10,13 @@ the same database:
 - :meth:`RuleProcess.update`: the incremental update of the batteries new events touched
   (:func:`battrace.supervision.service.update_alerts`); the worker writes their alerts itself
   in one short transaction (the store's single-writer lock orders it with the server's);
-- :meth:`RuleProcess.findings`: the findings of a full sweep; the server reconciles them
-  through its own writer, so a long reconcile never makes its reports wait on a busy
-  database.
+- :meth:`RuleProcess.sweep`: a full sweep, evaluated and reconciled by the worker in parts
+  (16, or 256 past 50,000 findings), each a short transaction of its own, so that neither
+  the evaluation nor the reconcile runs in the server's process and its reports wait for one
+  part at most (:meth:`RuleProcess.findings` gives the findings alone).
+
+The worker runs at a lower CPU priority (``os.nice``): a sweep takes minutes of CPU on a
+national store, and on a machine with few cores the reports come first.
 
 The worker starts on first use and is stopped by :meth:`RuleProcess.close`. An in-memory
 SQLite database exists only in its own process: :func:`worker_can_open` says whether a
@@ -27,7 +31,8 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from contextlib import nullcontext
+from typing import Any, Final
 
 from battrace.store import Store, open_store
 from battrace.store.rows import EventRow
@@ -45,10 +50,18 @@ def worker_can_open(target: str) -> bool:
     return target != ":memory:" and not target.startswith("file::memory:")
 
 
+#: how much lower the worker's CPU priority is than the server's (``os.nice``): on a machine
+#: with few cores a sweep's minutes of evaluation must not take the cores the reports need
+NICE: Final = 10
+
+
 def _start(target: str, rules_file: str | None, parent: int) -> None:
-    """In the worker: open the store and read the rule settings once; end with the server
-    even when it is killed (a pool's worker would wait for work forever)."""
+    """In the worker: lower its CPU priority, open the store and read the rule settings
+    once; end with the server even when it is killed (a pool's worker would wait for work
+    forever)."""
     global _store, _settings
+    if hasattr(os, "nice"):
+        os.nice(NICE)
     _store = open_store(target, migrate=False)
     _settings = load_settings(rules_file)
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
@@ -94,6 +107,34 @@ def _findings() -> list[Finding]:
         return evaluate(engine, settings=settings)
     finally:
         engine.close()
+
+
+#: findings past which a sweep's reconcile is split finer (256 transactions instead of 16)
+FINE_PARTS_FROM: Final = 50_000
+
+
+def _sweep() -> dict[str, Any]:
+    """A full sweep: evaluate every rule, then reconcile every alert here, in parts, each a
+    short transaction of this worker's (the server's reports wait one part at most, and the
+    server's process does none of the work: neither the findings nor their reconcile)."""
+    from battrace.supervision.alerts import reconcile_in_parts
+
+    store, settings = _opened()
+    started = time.perf_counter()
+    found = _findings()
+    evaluated = time.perf_counter() - started
+    digits = 2 if len(found) > FINE_PARTS_FROM else 1
+    result = reconcile_in_parts(
+        lambda: nullcontext(store), found, rules=list(settings.rules), digits=digits
+    )
+    findings: dict[str, int] = {}
+    for finding in found:
+        findings[finding.rule] = findings.get(finding.rule, 0) + 1
+    return {
+        "findings": findings,
+        "reconciled": {k: int(v) for k, v in result.to_dict().items()},
+        "seconds": {"evaluate": evaluated, "total": time.perf_counter() - started},
+    }
 
 
 Touched = tuple[list[str], int, int]  # battery codes, first and last event id
@@ -174,6 +215,11 @@ class RuleProcess:
     def findings(self) -> list[Finding]:
         """Every rule's findings over the whole store (a full sweep's evaluation)."""
         return self._worker().submit(_findings).result()
+
+    def sweep(self) -> dict[str, Any]:
+        """A full sweep, evaluated and reconciled (written) by the worker; returns the
+        findings per rule, the reconcile counts and the seconds taken."""
+        return self._worker().submit(_sweep).result()
 
     def pid(self) -> int:
         """The worker's process id (starting it)."""
