@@ -316,7 +316,7 @@ def test_id_parts_cover_every_text_once() -> None:
         assert len(ranges) == 16**digits
         for text in ("0000000000000000", "ffffffffffffffff", "7a00000000000000", "", "zz", "A"):
             inside = [i for i, ids in enumerate(ranges) if al._in_range(text, ids)]
-            assert inside == [al._part_of(text, digits)]
+            assert inside == [al.part_of(text, digits)]
 
 
 def test_a_part_refuses_findings_of_other_parts(world: Store) -> None:

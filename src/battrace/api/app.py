@@ -15,7 +15,8 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,10 @@ from battrace.api.storage import StoreAccess
 from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
 from battrace.store import Store
+from battrace.supervision.alerts import reconcile_parts
+from battrace.supervision.config import RuleSettings
 from battrace.supervision.config import load_settings as load_rule_settings
+from battrace.supervision.findings import Finding
 from battrace.supervision.process import RuleProcess, TouchedBatteries, worker_can_open
 from battrace.supervision.service import sweep, update_alerts
 from battrace.web import routes as web_routes
@@ -137,16 +141,43 @@ def update_alerts_now(context: ApiContext) -> dict[str, int]:
         raise
 
 
+#: seconds a server's sweep pauses between two parts of its reconcile (its reports go first)
+SWEEP_PAUSE = 0.005
+
+
 def sweep_now(context: ApiContext) -> dict[str, Any]:
-    """A full sweep: evaluated and reconciled by the rule worker process when there is one
-    (in parts, each a short transaction of its own), else evaluated on a reader connection
-    here and reconciled in parts through the server's writer."""
+    """A full sweep: evaluated in the rule worker process when there is one (else on a
+    reader connection here), reconciled through the server's writer in parts, a short
+    transaction each (``alerts.reconcile_parts``)."""
     if context.rules is None:
         with context.access.reading() as reader:
             return sweep(
                 reader, settings=context.rule_settings, writing=context.access.writing
             ).to_dict()
-    return context.rules.sweep()
+    settings = context.rule_settings or RuleSettings()
+    started = time.perf_counter()
+    digits, parts = context.rules.sweep_parts()
+    evaluated = time.perf_counter() - started
+    findings: dict[str, int] = {}
+
+    def counted() -> Iterator[list[Finding]]:
+        for part in parts:
+            for finding in part:
+                findings[finding.rule] = findings.get(finding.rule, 0) + 1
+            yield part
+
+    result = reconcile_parts(
+        context.access.writing,
+        counted(),
+        rules=list(settings.rules),
+        digits=digits,
+        pause=SWEEP_PAUSE,
+    )
+    return {
+        "findings": findings,
+        "reconciled": {k: int(v) for k, v in result.to_dict().items()},
+        "seconds": {"evaluate": evaluated, "total": time.perf_counter() - started},
+    }
 
 
 async def supervise(context: ApiContext, every_seconds: float, sweep_seconds: float) -> None:

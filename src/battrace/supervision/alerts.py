@@ -30,6 +30,7 @@ read only, the alerts whose ``enterprise`` is itself.
 from __future__ import annotations
 
 import re
+import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -501,13 +502,31 @@ def reconcile_in_parts(
     the whole sweep. Each alert is reconciled once, whole; a reader between two parts sees
     some parts done and others not yet (as between two sweeps). The counts are the sums of
     the parts'."""
+    parts: list[list[Finding]] = [[] for _ in range(16**digits)]
+    for finding in findings:
+        parts[part_of(finding.id, digits)].append(finding)
+    return reconcile_parts(writing, parts, rules=rules, now=now, digits=digits)
+
+
+def reconcile_parts(
+    writing: Callable[[], AbstractContextManager[Store]],
+    parts: Iterable[list[Finding]],
+    *,
+    rules: Collection[str],
+    now: datetime | None = None,
+    digits: int = 1,
+    pause: float = 0.0,
+) -> ReconcileResult:
+    """:func:`reconcile_in_parts` with the findings already split (``parts``: one list per
+    range of :func:`id_parts`, in order, each read only when its turn comes: a caller may
+    fetch them one at a time), sleeping ``pause`` seconds between parts (a server's other
+    threads run meanwhile)."""
     stamp = now if now is not None else utc_now()
     ranges = ID_PARTS if digits == 1 else id_parts(digits)
-    parts: list[list[Finding]] = [[] for _ in ranges]
-    for finding in findings:
-        parts[_part_of(finding.id, digits)].append(finding)
     total = ReconcileResult(0, 0, 0, 0, 0)
-    for ids, found in zip(ranges, parts, strict=True):
+    for index, (ids, found) in enumerate(zip(ranges, parts, strict=True)):
+        if index and pause:
+            time.sleep(pause)
         with writing() as writer:
             done = reconcile(writer, found, rules=rules, now=stamp, ids=ids)
         total = ReconcileResult(
@@ -516,7 +535,7 @@ def reconcile_in_parts(
     return total
 
 
-def _part_of(alert_id: str, digits: int) -> int:
+def part_of(alert_id: str, digits: int = 1) -> int:
     """The index of the part of :func:`id_parts` ``alert_id`` falls in."""
     prefix = alert_id[:digits]
     if len(prefix) == digits and all(c in "0123456789abcdef" for c in prefix):

@@ -10,13 +10,10 @@ the same database:
 - :meth:`RuleProcess.update`: the incremental update of the batteries new events touched
   (:func:`battrace.supervision.service.update_alerts`); the worker writes their alerts itself
   in one short transaction (the store's single-writer lock orders it with the server's);
-- :meth:`RuleProcess.sweep`: a full sweep, evaluated and reconciled by the worker in parts
-  (16, or 256 past 50,000 findings), each a short transaction of its own, so that neither
-  the evaluation nor the reconcile runs in the server's process and its reports wait for one
-  part at most (:meth:`RuleProcess.findings` gives the findings alone).
-
-The worker runs at a lower CPU priority (``os.nice``): a sweep takes minutes of CPU on a
-national store, and on a machine with few cores the reports come first.
+- :meth:`RuleProcess.sweep_parts`: a full sweep's findings, split by part of the alert ids
+  and handed over one part at a time; the server reconciles each part through its own
+  writer (``alerts.reconcile_parts``), a short transaction each, pausing between parts, so
+  its reports wait for one part at most and never on another process's lock.
 
 The worker starts on first use and is stopped by :meth:`RuleProcess.close`. An in-memory
 SQLite database exists only in its own process: :func:`worker_can_open` says whether a
@@ -29,9 +26,8 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from typing import Any, Final
 
 from battrace.store import Store, open_store
@@ -50,18 +46,10 @@ def worker_can_open(target: str) -> bool:
     return target != ":memory:" and not target.startswith("file::memory:")
 
 
-#: how much lower the worker's CPU priority is than the server's (``os.nice``): on a machine
-#: with few cores a sweep's minutes of evaluation must not take the cores the reports need
-NICE: Final = 10
-
-
 def _start(target: str, rules_file: str | None, parent: int) -> None:
-    """In the worker: lower its CPU priority, open the store and read the rule settings
-    once; end with the server even when it is killed (a pool's worker would wait for work
-    forever)."""
+    """In the worker: open the store and read the rule settings once; end with the server
+    even when it is killed (a pool's worker would wait for work forever)."""
     global _store, _settings
-    if hasattr(os, "nice"):
-        os.nice(NICE)
     _store = open_store(target, migrate=False)
     _settings = load_settings(rules_file)
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
@@ -109,32 +97,28 @@ def _findings() -> list[Finding]:
         engine.close()
 
 
-#: findings past which a sweep's reconcile is split finer (256 transactions instead of 16)
+#: findings past which a sweep's reconcile is split finer (256 parts instead of 16)
 FINE_PARTS_FROM: Final = 50_000
+_parts: list[list[Finding]] = []  # the worker's: a sweep's findings, by part of the ids
 
 
-def _sweep() -> dict[str, Any]:
-    """A full sweep: evaluate every rule, then reconcile every alert here, in parts, each a
-    short transaction of this worker's (the server's reports wait one part at most, and the
-    server's process does none of the work: neither the findings nor their reconcile)."""
-    from battrace.supervision.alerts import reconcile_in_parts
+def _evaluate_parts() -> int:
+    """A full sweep's findings, kept here split by part of the alert ids (16, or 256 past
+    :data:`FINE_PARTS_FROM`); returns the hex digits of the split."""
+    from battrace.supervision.alerts import part_of
 
-    store, settings = _opened()
-    started = time.perf_counter()
     found = _findings()
-    evaluated = time.perf_counter() - started
     digits = 2 if len(found) > FINE_PARTS_FROM else 1
-    result = reconcile_in_parts(
-        lambda: nullcontext(store), found, rules=list(settings.rules), digits=digits
-    )
-    findings: dict[str, int] = {}
+    parts: list[list[Finding]] = [[] for _ in range(16**digits)]
     for finding in found:
-        findings[finding.rule] = findings.get(finding.rule, 0) + 1
-    return {
-        "findings": findings,
-        "reconciled": {k: int(v) for k, v in result.to_dict().items()},
-        "seconds": {"evaluate": evaluated, "total": time.perf_counter() - started},
-    }
+        parts[part_of(finding.id, digits)].append(finding)
+    _parts[:] = parts
+    return digits
+
+
+def _take_part(index: int) -> list[Finding]:
+    found, _parts[index] = _parts[index], []
+    return found
 
 
 Touched = tuple[list[str], int, int]  # battery codes, first and last event id
@@ -216,10 +200,18 @@ class RuleProcess:
         """Every rule's findings over the whole store (a full sweep's evaluation)."""
         return self._worker().submit(_findings).result()
 
-    def sweep(self) -> dict[str, Any]:
-        """A full sweep, evaluated and reconciled (written) by the worker; returns the
-        findings per rule, the reconcile counts and the seconds taken."""
-        return self._worker().submit(_sweep).result()
+    def sweep_parts(self) -> tuple[int, Iterator[list[Finding]]]:
+        """A full sweep's findings split by part of the alert ids: the hex digits of the
+        split (:func:`battrace.supervision.alerts.id_parts`) and the parts, in order, each
+        fetched from the worker when the iterator reaches it (the server never unpickles
+        every finding at once: 186,000 of them held its interpreter for half a second)."""
+        digits = int(self._worker().submit(_evaluate_parts).result())
+
+        def parts() -> Iterator[list[Finding]]:
+            for index in range(16**digits):
+                yield self._worker().submit(_take_part, index).result()
+
+        return digits, parts()
 
     def pid(self) -> int:
         """The worker's process id (starting it)."""
