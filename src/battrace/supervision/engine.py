@@ -297,13 +297,16 @@ class Engine:
     def _drop(self, name: str) -> None:
         """Drop the scratch table or view ``name`` (a stage's connection, lent to evaluation
         after evaluation, may hold either under a name)."""
-        if self.dialect != "duckdb":
+        try:
             self._run(f"DROP TABLE IF EXISTS {name}")
-            return
-        for (kind,) in self._fetch(
-            f"SELECT table_type FROM information_schema.tables WHERE table_name = '{name}'"
-        ):
-            self._run(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+        except Exception as exc:
+            if self.dialect != "duckdb":
+                raise
+            import duckdb
+
+            if not isinstance(exc, duckdb.CatalogException):  # not "it is a view"
+                raise
+            self._run(f"DROP VIEW IF EXISTS {name}")
 
     def _upload(self, name: str, table: pa.Table) -> None:
         """A scratch table holding ``table`` (small: dimensions, a scope's codes)."""
