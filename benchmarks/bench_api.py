@@ -17,6 +17,8 @@ full spec) followed by its `shipped` events, which need nothing from other enter
   between reports, like enterprise systems reporting as things happen). The baseline is the
   server's own group-commit writer fed in this process with groups of 1 and of `--clients`
   reports, on a copy of the same store: what a report costs without HTTP.
+- Side by side: the closed loop again on two fresh servers, one with the reports' writer in
+  a worker process (the default), one with it in a thread of the server's process.
 
     python -m benchmarks.bench_api [--events 700000] [--batch 5000] [--clients 50]
         [--seconds 15] [--think 100]
@@ -255,7 +257,22 @@ def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[
         finally:
             server.terminate()
             server.wait(timeout=30)
-    if out["closed"]["requests"] + out["paced"]["requests"] + 2 * clients >= len(singles):
+        # side by side, on fresh copies of the store: the closed loop with the reports' writer
+        # in a worker process (the default) and in a thread of the server's process
+        sent += out["paced"]["requests"] + clients
+        for writer in ("process", "thread"):
+            copy = Path(tmp) / f"side-{writer}.db"
+            shutil.copy(db, copy)
+            port = free_port()
+            server = serve(copy, port, {"BATTRACE_API_REPORT_WRITER": writer})
+            try:
+                found = wrk_run(f"http://127.0.0.1:{port}", bodies, sent, clients, seconds, 0)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            out[f"side_{writer}"] = found
+            sent += found["requests"] + clients
+    if sent >= len(singles):
         raise RuntimeError(f"wrk ran out of events ({len(singles)}): use more --events")
     return out
 
@@ -283,6 +300,7 @@ def main() -> None:
     args = parser.parse_args()
     r = run(args.events, args.batch, args.clients, args.seconds, args.think)
     closed, paced = r["closed"], r["paced"]
+    side_p, side_t = r["side_process"], r["side_thread"]
     text = "\n".join(
         [
             f"Machine: {machine()}",
@@ -305,6 +323,13 @@ def main() -> None:
             f" {2 * args.think} ms between reports), {paced['requests']:,} events:"
             f" {paced['rate']:,.0f} reports/s, p50 {paced['p50']:.1f} ms, p90"
             f" {paced['p90']:.1f} ms, **p99 {paced['p99']:.1f} ms**.",
+            f"- Side by side, closed loop on fresh copies of the store: the reports' writer in a"
+            f" worker process (`BATTRACE_API_REPORT_WRITER=process`, the default):"
+            f" {side_p['rate']:,.0f} reports/s, p50 {side_p['p50']:.1f} ms, p99"
+            f" {side_p['p99']:.1f} ms; in a thread of the server's process (`thread`, as before):"
+            f" {side_t['rate']:,.0f} reports/s, p50 {side_t['p50']:.1f} ms, p99"
+            f" {side_t['p99']:.1f} ms (the process writer: {side_p['rate'] / side_t['rate']:.2f}x"
+            " the reports/s).",
             f"- Baseline, the server's group-commit writer alone in this process (no HTTP), median"
             f" per report: groups of 1: {r['writer_1']:,.0f} reports/s; groups of"
             f" {args.clients}: {r[f'writer_{args.clients}']:,.0f} reports/s (closed-loop HTTP"

@@ -106,6 +106,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Read connections the API keeps open beside its one writer connection.",
     ),
     SettingSpec(
+        "api_report_writer",
+        "BATTRACE_API_REPORT_WRITER",
+        "process",
+        "Who writes single-event reports (POST /api/v1/events): `process`, a worker process of"
+        " the server's (its own interpreter, beside the one answering HTTP), or `thread`, a"
+        " thread of the server's process. An in-memory database always uses `thread`.",
+    ),
+    SettingSpec(
         "epcis_schema",
         "BATTRACE_EPCIS_SCHEMA",
         None,
@@ -139,6 +147,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         " rules' compiled SQL, the working-day calendar). Default: the user's cache folder.",
     ),
 )
+
+REPORT_WRITERS = ("process", "thread")
 
 _NUMBERS = (
     "import_chunk",
@@ -179,6 +189,7 @@ class Settings:
     api_token_days: int = 365
     api_idempotency_hours: int = 24
     api_readers: int = 8
+    api_report_writer: str = "process"  # or "thread" (battrace.api.report_process)
     epcis_schema: str | None = None  # read by battrace.epcis.validate.schema_path
     supervision_rules: str | None = None  # read by battrace.supervision.service
     supervision_seconds: int = 30
@@ -217,8 +228,18 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
             field="BATTRACE_API_PORT",
             rule="port",
         )
+    writer = values["api_report_writer"] or "process"
+    if writer not in REPORT_WRITERS:
+        from battrace.errors import ValidationError
+
+        raise ValidationError(
+            f"BATTRACE_API_REPORT_WRITER: {writer!r} is not one of {', '.join(REPORT_WRITERS)}",
+            field="BATTRACE_API_REPORT_WRITER",
+            rule="one_of",
+        )
     return Settings(
         database_url=values["database_url"],
+        api_report_writer=writer,
         db_path=values["db_path"] or "battrace.db",
         log_key_file=values["log_key_file"],
         api_host=values["api_host"] or "127.0.0.1",

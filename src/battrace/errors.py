@@ -39,6 +39,11 @@ class BattraceError(Exception):
         self.field = field
         self.rule = rule
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled whole (another process may raise it: the API's report writer): Exception's
+        # own pickling would call ``__init__`` with the message alone, losing field and rule
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
+
     def to_dict(self) -> dict[str, Any]:
         """The one JSON error shape: ``{"error": {"code", "message", "field", "rule"}}``."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -47,6 +52,15 @@ class BattraceError(Exception):
         if self.rule is not None:
             body["rule"] = self.rule
         return {"error": body}
+
+
+def _rebuilt(
+    cls: type[BattraceError], args: tuple[Any, ...], state: dict[str, Any]
+) -> BattraceError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ValidationError(BattraceError):

@@ -34,7 +34,9 @@ def writer(api: ApiWorld) -> Iterator[GroupWriter]:
     access.close()
 
 
-def test_one_group_many_outcomes(api: ApiWorld, writer: GroupWriter) -> None:
+def mixed_group(api: ApiWorld) -> list[Report]:
+    """Seven reports of every outcome: accepted, refused by a check, two with one key, a
+    signed one and a badly signed copy of it, accepted again."""
     maker = api.ids["maker"]
     private, public = generate_key()
     key = register_key(api.store, api.ids["other"], public)
@@ -42,7 +44,7 @@ def test_one_group_many_outcomes(api: ApiWorld, writer: GroupWriter) -> None:
     other_event["batteries"] = [other_event["batteries"][0].replace("N1D", "S2C", 1)]
     signed = sign_events(private, key.key_id, [other_event])
     bad_signature = sign_events(generate_key()[0], key.key_id, [other_event])
-    group = [
+    return [
         Report(maker, api.new_battery_event()),
         Report(maker, {**api.new_battery_event(), "type": "teleported"}),
         Report(maker, api.new_battery_event(), key="k", digest=b"1"),
@@ -51,6 +53,10 @@ def test_one_group_many_outcomes(api: ApiWorld, writer: GroupWriter) -> None:
         Report(api.ids["other"], other_event, bad_signature),
         Report(maker, api.new_battery_event()),
     ]
+
+
+def test_one_group_many_outcomes(api: ApiWorld, writer: GroupWriter) -> None:
+    group = mixed_group(api)
     before = api.store.count("events")
     writer.commit_group(group)
     outcomes = [_outcome(r.answer) if r.answer.done() else None for r in group]

@@ -15,8 +15,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -39,17 +38,15 @@ from battrace.api import (
 )
 from battrace.api.context import ApiContext, log_options
 from battrace.api.errors import install_error_handlers
-from battrace.api.group_commit import GroupWriter
+from battrace.api.group_commit import GroupWriter, ReportQueue
 from battrace.api.limits import BodyLimit
+from battrace.api.report_process import ReportProcess
 from battrace.api.single_reports import answer_single, is_single_report
 from battrace.api.storage import StoreAccess
 from battrace.config import Settings, load_settings
 from battrace.services import log as log_service
 from battrace.store import Store
-from battrace.supervision.alerts import reconcile_parts
-from battrace.supervision.config import RuleSettings
 from battrace.supervision.config import load_settings as load_rule_settings
-from battrace.supervision.findings import Finding
 from battrace.supervision.process import RuleProcess, TouchedBatteries, worker_can_open
 from battrace.supervision.service import sweep, update_alerts
 from battrace.web import routes as web_routes
@@ -141,43 +138,16 @@ def update_alerts_now(context: ApiContext) -> dict[str, int]:
         raise
 
 
-#: seconds a server's sweep pauses between two parts of its reconcile (its reports go first)
-SWEEP_PAUSE = 0.005
-
-
 def sweep_now(context: ApiContext) -> dict[str, Any]:
-    """A full sweep: evaluated in the rule worker process when there is one (else on a
-    reader connection here), reconciled through the server's writer in parts, a short
-    transaction each (``alerts.reconcile_parts``)."""
+    """A full sweep: in the rule worker process when there is one (evaluated and reconciled
+    there, in parts, a short transaction each: ``RuleProcess.sweep``), else evaluated on a
+    reader connection here and reconciled through the server's writer."""
     if context.rules is None:
         with context.access.reading() as reader:
             return sweep(
                 reader, settings=context.rule_settings, writing=context.access.writing
             ).to_dict()
-    settings = context.rule_settings or RuleSettings()
-    started = time.perf_counter()
-    digits, parts = context.rules.sweep_parts()
-    evaluated = time.perf_counter() - started
-    findings: dict[str, int] = {}
-
-    def counted() -> Iterator[list[Finding]]:
-        for part in parts:
-            for finding in part:
-                findings[finding.rule] = findings.get(finding.rule, 0) + 1
-            yield part
-
-    result = reconcile_parts(
-        context.access.writing,
-        counted(),
-        rules=list(settings.rules),
-        digits=digits,
-        pause=SWEEP_PAUSE,
-    )
-    return {
-        "findings": findings,
-        "reconciled": {k: int(v) for k, v in result.to_dict().items()},
-        "seconds": {"evaluate": evaluated, "total": time.perf_counter() - started},
-    }
+    return context.rules.sweep()
 
 
 async def supervise(context: ApiContext, every_seconds: float, sweep_seconds: float) -> None:
@@ -241,11 +211,16 @@ def create_app(
         if where is not None and worker_can_open(where)
         else None
     )
-    reports = GroupWriter(
-        access,
-        lambda: {**log_options(config), "sinks": [touched]},
-        config.api_idempotency_hours,
-    )
+    # single-event reports: group commit, in a worker process where one can open the database
+    reports: ReportQueue
+    if where is not None and worker_can_open(where) and config.api_report_writer == "process":
+        reports = ReportProcess(where, config, touched)
+    else:
+        reports = GroupWriter(
+            access,
+            lambda: {**log_options(config), "sinks": [touched]},
+            config.api_idempotency_hours,
+        )
     context = ApiContext(config, access, reports, touched, rule_settings, rules)
 
     @asynccontextmanager

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from starlette.requests import Request
 
 from battrace.api.storage import StoreAccess
 from battrace.config import Settings
 from battrace.services import log as log_service
 
 if TYPE_CHECKING:  # group_commit answers through idempotency, which needs this module
-    from battrace.api.group_commit import GroupWriter
+    from battrace.api.group_commit import ReportQueue
     from battrace.supervision.config import RuleSettings
     from battrace.supervision.process import RuleProcess, TouchedBatteries
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # group_commit answers through idempotency, which needs this 
 class ApiContext:
     settings: Settings
     access: StoreAccess
-    reports: GroupWriter  # the group-commit writer of single-event reports
+    reports: ReportQueue  # the group-commit writer of single-event reports
     # supervision (api/app.py, supervise): what accepted events touch, the rules' settings and
     # the worker process evaluating them (None where no other process can open the database)
     touched: TouchedBatteries | None = None

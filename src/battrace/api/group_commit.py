@@ -63,37 +63,39 @@ class Report:
     answer: Future[Answer] = field(default_factory=Future)
 
 
-class GroupWriter:
-    """The writer thread behind :class:`Report` submissions (started on first use)."""
+class ReportQueue:
+    """Reports wait here for one thread taking every report waiting as one group (started on
+    first use, or by :meth:`start`); subclasses say how a group is written
+    (:meth:`commit_group`), and may carry a report over to the next group (``_carry``)."""
 
-    def __init__(
-        self,
-        access: StoreAccess,
-        options: Callable[[], dict[str, Any]],
-        idempotency_hours: int,
-    ) -> None:
-        self._access = access
-        self._options = options
-        self._hours = idempotency_hours
+    def __init__(self) -> None:
         self._queue: queue.SimpleQueue[Report | None] = queue.SimpleQueue()
         self._carry: list[Report] = []
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
-        self._tokens = TokenCache()  # the writer thread's own
+
+    def start(self) -> None:
+        """Start the thread now rather than on the first report."""
+        with self._lock:
+            if not self._closed:
+                self._start()
+
+    def _start(self) -> None:  # holding the lock
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="battrace-group-writer", daemon=True
+            )
+            self._thread.start()
 
     def submit(self, report: Report) -> Future[Answer]:
         """Queue ``report``; its future gets the answer once its group has committed."""
-        with self._lock:
+        with self._lock:  # never queued behind the thread's last group
             if self._closed:
                 report.answer.set_exception(BattraceError("the API is shutting down"))
                 return report.answer
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="battrace-group-writer", daemon=True
-                )
-                self._thread.start()
-        self._queue.put(report)
+            self._start()
+            self._queue.put(report)
         return report.answer
 
     def close(self) -> None:
@@ -127,6 +129,37 @@ class GroupWriter:
                     group.append(more)
             if group:
                 self.commit_group(group)
+        self._stopped()
+
+    def commit_group(self, group: list[Report]) -> None:
+        """Write ``group`` and answer each of its reports."""
+        raise NotImplementedError
+
+    def _stopped(self) -> None:
+        """Called by the thread when it ends (after the last group)."""
+
+
+class GroupWriter(ReportQueue):
+    """Writes each group in one transaction of ``access``'s writer, in this process."""
+
+    def __init__(
+        self,
+        access: StoreAccess,
+        options: Callable[[], dict[str, Any]],
+        idempotency_hours: int,
+    ) -> None:
+        super().__init__()
+        self._access = access
+        self._options = options
+        self._hours = idempotency_hours
+        self._tokens = TokenCache()  # the writer thread's own
+
+    def commit_all(self, group: list[Report]) -> None:
+        """Write ``group`` and the reports it carries over, until every report is answered
+        (what the thread does, for a caller that writes groups itself)."""
+        while group:
+            self.commit_group(group)
+            group, self._carry = self._carry, []
 
     def commit_group(self, group: list[Report]) -> None:
         """Write ``group`` in one transaction and answer each report."""
@@ -285,4 +318,4 @@ def _replay(report: Report, kept: IdempotentAnswer) -> Answer | BaseException:
     return Answer(kept.status, kept.response, replayed=True)
 
 
-__all__ = ["MAX_GROUP", "GroupWriter", "Report"]
+__all__ = ["MAX_GROUP", "GroupWriter", "Report", "ReportQueue"]

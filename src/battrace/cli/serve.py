@@ -35,6 +35,8 @@ def serve(
     # start computing the dashboard's national figures now, in the background, so that the
     # first visitor does not wait for them
     web_state(application)
+    # and start the single-event reports' writer (its worker process) before the first report
+    application.state.battrace.reports.start()
     err.print(
         f"battrace API on http://{settings.api_host}:{settings.api_port} ({target}); docs at /docs",
         markup=False,

@@ -7,13 +7,18 @@ update every ``BATTRACE_SUPERVISION_SECONDS`` made the slowest reports four time
 :class:`RuleProcess` runs that work in one spawned worker process with its own connection to
 the same database:
 
-- :meth:`RuleProcess.update`: the incremental update of the batteries new events touched
-  (:func:`battrace.supervision.service.update_alerts`); the worker writes their alerts itself
-  in one short transaction (the store's single-writer lock orders it with the server's);
-- :meth:`RuleProcess.sweep_parts`: a full sweep's findings, split by part of the alert ids
-  and handed over one part at a time; the server reconciles each part through its own
-  writer (``alerts.reconcile_parts``), a short transaction each, pausing between parts, so
-  its reports wait for one part at most and never on another process's lock.
+- :meth:`RuleProcess.update`: the incremental update of the batteries new events touched,
+  evaluated a chunk of batteries at a time; the worker writes their alerts itself, a slice
+  of batteries per short transaction (the store's single-writer lock orders them with the
+  server's writes, and with its reports' writer, api/report_process.py);
+- :meth:`RuleProcess.sweep`: a full sweep, evaluated and then reconciled by the worker one
+  part of the alert ids at a time (``alerts.reconcile_parts``), a short transaction each,
+  pausing between parts, so that reports wait for one part at most.
+
+The worker evaluates at a lower CPU priority than the server's (:data:`WORKER_NICENESS`):
+reports come first; its writes, short, run at the server's priority. In the server, even
+the reconcile of a sweep's parts held the interpreter lock the event loop answering HTTP
+needs; now the server only asks and waits.
 
 The worker starts on first use and is stopped by :meth:`RuleProcess.close`. An in-memory
 SQLite database exists only in its own process: :func:`worker_can_open` says whether a
@@ -22,13 +27,14 @@ target can be handed to a worker.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Final, TypeVar
 
 from battrace.store import Store, open_store
 from battrace.store.rows import EventRow
@@ -37,8 +43,16 @@ from battrace.supervision.config import RuleSettings, load_settings
 from battrace.supervision.findings import Finding
 from battrace.supervision.incremental import involved_codes
 
+#: seconds :meth:`RuleProcess.close` waits for the stopped worker to end
+STOP_SECONDS: Final = 30.0
+#: the CPU priority of the worker's evaluation below the server's (os.nice: 0 is the server's,
+#: 19 the lowest)
+WORKER_NICENESS: Final = 10
+
 _store: Store | None = None
 _settings: RuleSettings | None = None
+_evaluator: ThreadPoolExecutor | None = None  # the worker's thread that evaluates
+T = TypeVar("T")
 
 
 def worker_can_open(target: str) -> bool:
@@ -46,16 +60,38 @@ def worker_can_open(target: str) -> bool:
     return target != ":memory:" and not target.startswith("file::memory:")
 
 
-def _start(target: str, rules_file: str | None, parent: int) -> None:
-    """In the worker: open the store and read the rule settings once; end with the server
-    even when it is killed (a pool's worker would wait for work forever)."""
-    global _store, _settings
+def _start(target: str, rules_file: str | None, parent: int, niceness: int = 0) -> None:
+    """In the worker: open the store and read the rule settings once, and start the thread
+    that evaluates, ``niceness`` below the process's CPU priority; end with the server even
+    when it is killed (a pool's worker would wait for work forever)."""
+    global _store, _settings, _evaluator
     _store = open_store(target, migrate=False)
     _settings = load_settings(rules_file)
-    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+    _evaluator = ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="battrace-rules", initializer=_lower, initargs=(niceness,)
+    )
+    threading.Thread(target=end_with_parent, args=(parent,), daemon=True).start()
 
 
-def _end_with(parent: int) -> None:
+def _lower(niceness: int) -> None:
+    # on Linux a thread has its own priority, and the threads it starts (DuckDB's) inherit it
+    if niceness:
+        os.nice(niceness)
+
+
+def _evaluated(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``work(*args, **kwargs)`` on the evaluating thread, at its lower priority: the rules'
+    evaluation (seconds of CPU after a flood of events) gets what the request path leaves,
+    while the writes that follow run on this thread at the server's own priority (a write
+    transaction held at the lower priority made the reports behind it wait for the CPU)."""
+    if _evaluator is None:
+        return work(*args, **kwargs)
+    return _evaluator.submit(work, *args, **kwargs).result()
+
+
+def end_with_parent(parent: int) -> None:
+    """Exit this process once ``parent`` is gone (a worker's thread: a server killed without
+    closing its workers leaves none behind)."""
     while os.getppid() == parent:
         time.sleep(1)
     os._exit(0)
@@ -67,21 +103,35 @@ def _opened() -> tuple[Store, RuleSettings]:
     return _store, _settings
 
 
-#: batteries per update transaction: the server's reports wait while the worker writes alerts
+#: batteries evaluated together by an update
 UPDATE_CHUNK = 1000
+#: batteries whose alerts an update writes per transaction, and the pause between two: the
+#: server's reports wait for one such transaction at most (1,000 batteries' 3,000 alerts held
+#: the database for 40 to 120 ms, the reports behind them up to 99 ms)
+WRITE_BATTERIES = 100
+WRITE_PAUSE = 0.002
 
 
 def _update(batteries: list[str], first_id: int, last_id: int) -> dict[str, int]:
-    from battrace.supervision.service import update_alerts
+    from battrace.supervision.config import BATTERY_RULES
+    from battrace.supervision.service import reconcile_scoped_slices, scoped_findings
 
     store, settings = _opened()
+    rules = [r for r in settings.rules if r in BATTERY_RULES]
     counts: dict[str, int] = {}
     # a battery's alerts depend on its own events only (and its vehicle's other packs, which
-    # the update reads itself): batteries may be updated a slice at a time, each slice in a
-    # short transaction, so that a flood of new alerts never holds the database for long
+    # the update reads itself): batteries may be evaluated a chunk at a time, and their
+    # alerts written a slice at a time, each slice in a short transaction, so that a flood of
+    # new alerts never holds the database for long
     for start in range(0, max(len(batteries), 1), UPDATE_CHUNK):
         part = batteries[start : start + UPDATE_CHUNK]
-        for key, value in update_alerts(store, part, first_id, last_id, settings=settings).items():
+        found = _evaluated(scoped_findings, store, part, first_id, last_id, settings=settings)
+        if found is None:
+            continue
+        done = reconcile_scoped_slices(
+            store, found, rules, batteries=WRITE_BATTERIES, pause=WRITE_PAUSE
+        )
+        for key, value in done.items():
             counts[key] = counts.get(key, 0) + value
     return counts
 
@@ -97,28 +147,52 @@ def _findings() -> list[Finding]:
         engine.close()
 
 
-#: findings past which a sweep's reconcile is split finer (256 parts instead of 16)
-FINE_PARTS_FROM: Final = 50_000
-_parts: list[list[Finding]] = []  # the worker's: a sweep's findings, by part of the ids
+#: findings per part of a sweep's reconcile, at most, on average: each part is one write
+#: transaction, and the server's reports wait for it (a part of 730 findings held the
+#: database for 28 ms, the reports behind it up to 59 ms; benchmarks/RESULTS.md, HTTP API)
+PART_FINDINGS: Final = 250
+#: seconds a sweep pauses between two parts of its reconcile (the reports' writer goes first)
+SWEEP_PAUSE: Final = 0.005
 
 
-def _evaluate_parts() -> int:
-    """A full sweep's findings, kept here split by part of the alert ids (16, or 256 past
-    :data:`FINE_PARTS_FROM`); returns the hex digits of the split."""
-    from battrace.supervision.alerts import part_of
-
-    found = _findings()
-    digits = 2 if len(found) > FINE_PARTS_FROM else 1
-    parts: list[list[Finding]] = [[] for _ in range(16**digits)]
-    for finding in found:
-        parts[part_of(finding.id, digits)].append(finding)
-    _parts[:] = parts
+def split_digits(findings: int) -> int:
+    """The hex digits of the alert-id split (``16 ** digits`` parts) that leaves at most
+    :data:`PART_FINDINGS` of ``findings`` per part on average (1 to 4 digits)."""
+    digits = 1
+    while digits < 4 and findings > PART_FINDINGS * 16**digits:
+        digits += 1
     return digits
 
 
-def _take_part(index: int) -> list[Finding]:
-    found, _parts[index] = _parts[index], []
-    return found
+def _sweep(pause: float) -> dict[str, Any]:
+    """A full sweep here: every rule's findings, reconciled one part of the alert ids at a
+    time (:func:`split_digits`), a short transaction each, ``pause`` seconds between two."""
+    from battrace.supervision.alerts import part_of, reconcile_parts
+
+    store, settings = _opened()
+    started = time.perf_counter()
+    found = _evaluated(_findings)
+    evaluated = time.perf_counter() - started
+    digits = split_digits(len(found))
+    parts: list[list[Finding]] = [[] for _ in range(16**digits)]
+    counts: dict[str, int] = {}
+    for finding in found:
+        parts[part_of(finding.id, digits)].append(finding)
+        counts[finding.rule] = counts.get(finding.rule, 0) + 1
+    del found
+    result = reconcile_parts(
+        lambda: contextlib.nullcontext(store),
+        parts,
+        rules=list(settings.rules),
+        digits=digits,
+        pause=pause,
+    )
+    return {
+        "findings": counts,
+        "reconciled": {k: int(v) for k, v in result.to_dict().items()},
+        "parts": 16**digits,
+        "seconds": {"evaluate": evaluated, "total": time.perf_counter() - started},
+    }
 
 
 Touched = tuple[list[str], int, int]  # battery codes, first and last event id
@@ -187,7 +261,8 @@ class RuleProcess:
                 # spawn: a fork would copy the server's threads' locks in whatever state
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
-                initargs=(self._target, self._rules_file, os.getpid()),
+                # reports come first: the rules' evaluation runs below their priority
+                initargs=(self._target, self._rules_file, os.getpid(), WORKER_NICENESS),
             )
         return self._pool
 
@@ -200,28 +275,32 @@ class RuleProcess:
         """Every rule's findings over the whole store (a full sweep's evaluation)."""
         return self._worker().submit(_findings).result()
 
-    def sweep_parts(self) -> tuple[int, Iterator[list[Finding]]]:
-        """A full sweep's findings split by part of the alert ids: the hex digits of the
-        split (:func:`battrace.supervision.alerts.id_parts`) and the parts, in order, each
-        fetched from the worker when the iterator reaches it (the server never unpickles
-        every finding at once: 186,000 of them held its interpreter for half a second)."""
-        digits = int(self._worker().submit(_evaluate_parts).result())
-
-        def parts() -> Iterator[list[Finding]]:
-            for index in range(16**digits):
-                yield self._worker().submit(_take_part, index).result()
-
-        return digits, parts()
+    def sweep(self, pause: float = SWEEP_PAUSE) -> dict[str, Any]:
+        """A full sweep in the worker: evaluated, then reconciled there one part of the alert
+        ids at a time, ``pause`` seconds between parts; returns the findings per rule, the
+        reconcile counts, the parts and the seconds taken."""
+        found: dict[str, Any] = self._worker().submit(_sweep, pause).result()
+        return found
 
     def pid(self) -> int:
         """The worker's process id (starting it)."""
         return int(self._worker().submit(os.getpid).result())
 
     def close(self) -> None:
-        """Stop the worker (waiting for the work in hand)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the worker now, dropping the work in hand: an update or a sweep writes each of
+        its transactions whole or not at all, and the next server's first sweep judges every
+        battery again (a server stopping waited minutes for an update of 100,000 batteries)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # the pool's own processes (ProcessPoolExecutor has no public way to stop them before
+        # Python 3.14's terminate_workers)
+        workers = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(STOP_SECONDS)
 
     def __enter__(self) -> RuleProcess:
         return self
@@ -230,4 +309,11 @@ class RuleProcess:
         self.close()
 
 
-__all__ = ["RuleProcess", "Touched", "TouchedBatteries", "worker_can_open"]
+__all__ = [
+    "RuleProcess",
+    "Touched",
+    "TouchedBatteries",
+    "end_with_parent",
+    "split_digits",
+    "worker_can_open",
+]

@@ -467,6 +467,38 @@ def scoped_findings(
     return others, late, touched, rejudged
 
 
+def reconcile_scoped_slices(
+    store: Any,
+    found: tuple[list[Finding], list[Finding], frozenset[str], frozenset[str]],
+    rules: Sequence[str],
+    *,
+    batteries: int,
+    pause: float = 0.0,
+) -> dict[str, int]:
+    """:func:`reconcile_scoped` for what :func:`scoped_findings` found, ``batteries`` batteries
+    per transaction, sleeping ``pause`` seconds between two. A battery's alerts depend on its
+    own findings alone, so each slice is reconciled whole; other writers (a server's
+    reports) wait for one slice at most, and get the lock during the pause."""
+    others, late, touched, rejudged = found
+    counts: dict[str, int] = {}
+    codes = sorted(touched | rejudged)
+    for start in range(0, len(codes), batteries):
+        if start and pause:
+            time.sleep(pause)
+        part = frozenset(codes[start : start + batteries])
+        done = reconcile_scoped(
+            store,
+            [f for f in others if f.battery in part],
+            [f for f in late if f.battery in part],
+            touched & part,
+            rules,
+            rejudged=rejudged & part,
+        )
+        for key, value in done.items():
+            counts[key] = counts.get(key, 0) + value
+    return counts
+
+
 def reconcile_scoped(
     store: Any,
     others: list[Finding],
