@@ -12,7 +12,7 @@ from battrace.api.context import log_options
 from battrace.api.group_commit import GroupWriter, Report
 from battrace.api.idempotency import Answer
 from battrace.api.storage import StoreAccess
-from battrace.errors import BattraceError
+from battrace.errors import BattraceError, StoreError
 from battrace.ledger.submission import generate_key
 from battrace.services import log as log_service
 from battrace.services.audit import verify_log
@@ -87,4 +87,6 @@ def test_one_group_many_outcomes(api: ApiWorld, writer: GroupWriter) -> None:
 def test_closed_writer_refuses(writer: GroupWriter, api: ApiWorld) -> None:
     writer.close()
     future = writer.submit(Report(api.ids["maker"], api.new_battery_event()))
-    assert isinstance(future.exception(timeout=1), BattraceError)
+    refused = future.exception(timeout=1)
+    assert isinstance(refused, StoreError)
+    assert refused.status == 503  # the client may report again to the next server

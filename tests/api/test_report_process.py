@@ -215,7 +215,9 @@ def test_close_answers_every_report_sent_then_ends_the_worker(
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     refused = writer.submit(Report(api.ids["maker"], api.new_battery_event()))
-    assert isinstance(refused.exception(timeout=1), BattraceError)
+    error = refused.exception(timeout=1)
+    assert isinstance(error, StoreError)
+    assert error.status == 503
 
 
 def test_an_unexpected_error_crosses_as_a_plain_one() -> None:
@@ -245,3 +247,19 @@ def test_the_worker_does_not_import_the_app() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         battrace.api.nothing  # noqa: B018
+
+
+def test_long_lived_processes_collect_less_often() -> None:
+    # the server and its report writer call this once started (api/collector.py)
+    import gc
+
+    from battrace.api.collector import GC_THRESHOLDS, tune_collector
+
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0  # what start-up made is out of the collections
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

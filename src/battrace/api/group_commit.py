@@ -37,7 +37,7 @@ from battrace.api.idempotency import KEY_HEADER, Answer
 from battrace.api.storage import StoreAccess
 from battrace.domain.access import Caller
 from battrace.domain.quantities import utc_now
-from battrace.errors import BatchError, BattraceError, ConflictError
+from battrace.errors import BatchError, BattraceError, ConflictError, StoreError
 from battrace.services.access import check_writes_as_caller
 from battrace.services.keys import SignedSubmission
 from battrace.services.reporting import SourceItem, report_events
@@ -92,7 +92,9 @@ class ReportQueue:
         """Queue ``report``; its future gets the answer once its group has committed."""
         with self._lock:  # never queued behind the thread's last group
             if self._closed:
-                report.answer.set_exception(BattraceError("the API is shutting down"))
+                report.answer.set_exception(
+                    StoreError("the API is shutting down: report again to the next server")
+                )
                 return report.answer
             self._start()
             self._queue.put(report)

@@ -38,6 +38,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+from battrace.api.collector import tune_collector
 from battrace.api.context import log_options
 from battrace.api.group_commit import MAX_GROUP, GroupWriter, Report, ReportQueue
 from battrace.api.idempotency import Answer
@@ -210,6 +211,7 @@ def serve_reports(
     )
     waiting: list[tuple[int, _Sent]] = []
     ended = False
+    tune_collector()  # as the server's (api/collector.py)
     try:
         while waiting or not ended:
             try:  # wait for work, then take whatever else has arrived meanwhile

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Annotated
 
 import typer
 
 from battrace.cli.common import DbOption, app, err
 from battrace.config import load_settings
-
-GC_THRESHOLDS = (50_000, 20, 100)  # CPython's defaults: (700, 10, 10)
 
 
 @app.command()
@@ -27,6 +24,7 @@ def serve(
     import uvicorn
 
     from battrace.api import create_app
+    from battrace.api.collector import tune_collector
     from battrace.web.routes import web_state
 
     settings = load_settings(api_host=host, api_port=str(port) if port is not None else None)
@@ -41,13 +39,7 @@ def serve(
         f"battrace API on http://{settings.api_host}:{settings.api_port} ({target}); docs at /docs",
         markup=False,
     )
-    # production tuning of the garbage collector: what start-up made lives as long as the
-    # server, so it leaves the collections (gc.freeze), and the youngest generation is
-    # collected less often; the collector's pauses were the slowest single-event reports
-    # (benchmarks/RESULTS.md, HTTP API)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_collector()  # production tuning of the garbage collector (api/collector.py)
     uvicorn.run(
         application,
         host=settings.api_host,
