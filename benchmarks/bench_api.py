@@ -19,6 +19,11 @@ full spec) followed by its `shipped` events, which need nothing from other enter
   reports, on a copy of the same store: what a report costs without HTTP.
 - Side by side: the closed loop again on two fresh servers, one with the reports' writer in
   a worker process (the default), one with it in a thread of the server's process.
+- Dashboard: the paced run again on fresh copies of a store holding the batch's events, with
+  the supervision's updates off (``BATTRACE_SUPERVISION_SECONDS`` a day) to see the dashboard
+  alone: without a visitor; then with a provincial regulator reading the map page every
+  second and the figures rebuilt every 5 s (``BATTRACE_WEB_FIGURE_SECONDS=5``), once with
+  the figures' engine in a worker process (the default) and once in a thread of the server.
 
     python -m benchmarks.bench_api [--events 700000] [--batch 5000] [--clients 50]
         [--seconds 15] [--think 100]
@@ -32,6 +37,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -220,6 +226,83 @@ def writer_rate(
     return 1 / median(times)
 
 
+#: the dashboard page a visitor reads (figures: provinces, collection, map metrics)
+VISITED = "/ui/map"
+
+
+def dashboard_run(
+    url: str, bodies: Path, clients: int, seconds: int, think: int, cookie: str | None
+) -> tuple[dict[str, Any], list[float]]:
+    """The paced run while, with ``cookie`` (a regulator's token), a visitor reads
+    :data:`VISITED` every second; the run's summary and the page times (s)."""
+    stop = threading.Event()
+    pages: list[float] = []
+
+    def visit() -> None:
+        with httpx.Client(base_url=url, cookies={"battrace_token": cookie or ""}, timeout=120) as c:
+            while not stop.is_set():
+                began = time.perf_counter()
+                answer = c.get(VISITED)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{VISITED}: {answer.status_code} {answer.text[:300]}")
+                pages.append(time.perf_counter() - began)
+                stop.wait(1)
+
+    visitor = threading.Thread(target=visit, daemon=True) if cookie else None
+    if visitor is not None:
+        visitor.start()
+    try:
+        found = wrk_run(url, bodies, 0, clients, seconds, think)
+    finally:
+        stop.set()
+        if visitor is not None:
+            visitor.join()
+    return found, pages
+
+
+def _dashboard(
+    tmp: Path,
+    pristine: Path,
+    batch_events: list[dict[str, Any]],
+    bodies: Path,
+    regulator: str,
+    args: tuple[int, int, int],
+) -> dict[str, Any]:
+    """The dashboard comparison (see the module docstring) on copies of ``pristine`` with
+    ``batch_events`` imported."""
+    clients, seconds, think = args
+    base = tmp / "dashboard.db"
+    shutil.copy(pristine, base)
+    with open_store(base) as store:
+        import_items(store, (SourceItem(e) for e in batch_events))
+    out: dict[str, Any] = {}
+    for name, worker, cookie in (
+        ("alone", "process", None),
+        ("process", "process", regulator),
+        ("thread", "thread", regulator),
+    ):
+        copy = tmp / f"dashboard-{name}.db"
+        shutil.copy(base, copy)
+        env = {
+            "BATTRACE_SUPERVISION_SECONDS": "86400",
+            "BATTRACE_WEB_FIGURE_SECONDS": "5",
+            "BATTRACE_WEB_FIGURE_WORKER": worker,
+        }
+        port = free_port()
+        server = serve(copy, port, env)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            # the national figures first (a page after the start waits for them once)
+            httpx.get(url + VISITED, cookies={"battrace_token": regulator}, timeout=120)
+            out[name], out[f"{name}_pages"] = dashboard_run(
+                url, bodies, clients, seconds * 2, think, cookie
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return out
+
+
 def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[str, Any]:
     path, _ = sim_file(events)
     batch_events = maker_events(path, 0)
@@ -240,6 +323,8 @@ def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[
                 actor: create_token(store, actor, label="bench")[1]
                 for actor in sorted({maker, *(e["actor"] for e in singles)})
             }
+            regulator = next(e for e in store.list_enterprises(role="regulator"))
+            regulator_token = create_token(store, regulator.id, label="bench")[1]
         for group in (1, clients):
             copy = Path(tmp) / f"writer-{group}.db"
             shutil.copy(db, copy)
@@ -281,9 +366,21 @@ def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[
                 server.wait(timeout=30)
             out[f"side_{writer}"] = found
             sent = max(sent, found["requests"] + clients)
+        out["dashboard"] = _dashboard(
+            Path(tmp),
+            pristine,
+            batch_events,
+            bodies,
+            regulator_token,
+            (clients, seconds, think),
+        )
+        sent = max(sent, *(out["dashboard"][k]["requests"] + clients for k in DASHBOARD_RUNS))
     if sent >= len(singles) - warm:
         raise RuntimeError(f"wrk ran out of events ({len(singles)}): use more --events")
     return out
+
+
+DASHBOARD_RUNS = ("alone", "process", "thread")
 
 
 def _produced(path: Path) -> list[dict[str, Any]]:
@@ -310,6 +407,8 @@ def main() -> None:
     r = run(args.events, args.batch, args.clients, args.seconds, args.think)
     closed, paced = r["closed"], r["paced"]
     side_p, side_t = r["side_process"], r["side_thread"]
+    dash = r["dashboard"]
+    alone, d_p, d_t = (dash[k] for k in DASHBOARD_RUNS)
     text = "\n".join(
         [
             f"Machine: {machine()}",
@@ -339,6 +438,15 @@ def main() -> None:
             f" {side_t['rate']:,.0f} reports/s, p50 {side_t['p50']:.1f} ms, p99"
             f" {side_t['p99']:.1f} ms (the process writer: {side_p['rate'] / side_t['rate']:.2f}x"
             " the reports/s).",
+            f"- Dashboard, paced runs of {2 * args.seconds} s on fresh copies of a store holding"
+            f" the batch's {r['batch_events']:,} events, supervision updates off: nobody on the"
+            f" dashboard: p50 {alone['p50']:.1f} ms, p99 {alone['p99']:.1f} ms; a regulator"
+            f" reading `{VISITED}` every second, figures rebuilt every 5 s, the figures' engine"
+            f" in a worker process (`BATTRACE_WEB_FIGURE_WORKER=process`, the default): p50"
+            f" {d_p['p50']:.1f} ms, **p99 {d_p['p99']:.1f} ms** (page median"
+            f" {median(dash['process_pages']) * 1000:.0f} ms); in a thread of the server"
+            f" (`thread`, as before): p50 {d_t['p50']:.1f} ms, p99 {d_t['p99']:.1f} ms (page"
+            f" median {median(dash['thread_pages']) * 1000:.0f} ms).",
             f"- Baseline, the server's group-commit writer alone in this process (no HTTP), median"
             f" per report: groups of 1: {r['writer_1']:,.0f} reports/s; groups of"
             f" {args.clients}: {r[f'writer_{args.clients}']:,.0f} reports/s (closed-loop HTTP"

@@ -114,6 +114,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         " thread of the server's process. An in-memory database always uses `thread`.",
     ),
     SettingSpec(
+        "web_figure_seconds",
+        "BATTRACE_WEB_FIGURE_SECONDS",
+        "60",
+        "While dashboard pages are viewed, their figures are rebuilt this often at most (when"
+        " new events arrived).",
+    ),
+    SettingSpec(
+        "web_figure_worker",
+        "BATTRACE_WEB_FIGURE_WORKER",
+        "process",
+        "Where the dashboard computes its figures: `process`, a worker process of the server's"
+        " at a lower CPU priority, or `thread`, a thread of the server's process. An in-memory"
+        " database always uses `thread`.",
+    ),
+    SettingSpec(
         "epcis_schema",
         "BATTRACE_EPCIS_SCHEMA",
         None,
@@ -149,6 +164,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 REPORT_WRITERS = ("process", "thread")
+FIGURE_WORKERS = ("process", "thread")
 
 _NUMBERS = (
     "import_chunk",
@@ -163,6 +179,7 @@ _NUMBERS = (
     "api_readers",
     "supervision_seconds",
     "supervision_sweep_hours",
+    "web_figure_seconds",
 )
 
 
@@ -194,6 +211,8 @@ class Settings:
     supervision_rules: str | None = None  # read by battrace.supervision.service
     supervision_seconds: int = 30
     supervision_sweep_hours: int = 24
+    web_figure_seconds: int = 60  # read by battrace.web.routes (the FigureCache's ttl)
+    web_figure_worker: str = "process"  # or "thread" (battrace.web.figcache)
     cache_dir: str | None = None  # read by battrace.supervision.sqlcache
 
     @property
@@ -228,18 +247,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
             field="BATTRACE_API_PORT",
             rule="port",
         )
-    writer = values["api_report_writer"] or "process"
-    if writer not in REPORT_WRITERS:
-        from battrace.errors import ValidationError
-
-        raise ValidationError(
-            f"BATTRACE_API_REPORT_WRITER: {writer!r} is not one of {', '.join(REPORT_WRITERS)}",
-            field="BATTRACE_API_REPORT_WRITER",
-            rule="one_of",
-        )
     return Settings(
         database_url=values["database_url"],
-        api_report_writer=writer,
+        api_report_writer=_one_of(
+            "BATTRACE_API_REPORT_WRITER", values["api_report_writer"], REPORT_WRITERS
+        ),
+        web_figure_worker=_one_of(
+            "BATTRACE_WEB_FIGURE_WORKER", values["web_figure_worker"], FIGURE_WORKERS
+        ),
         db_path=values["db_path"] or "battrace.db",
         log_key_file=values["log_key_file"],
         api_host=values["api_host"] or "127.0.0.1",
@@ -248,6 +263,18 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         cache_dir=values["cache_dir"],
         **numbers,
     )
+
+
+def _one_of(env: str, text: str | None, choices: tuple[str, ...]) -> str:
+    """``text`` (the first choice when unset), which must be one of ``choices``."""
+    value = text or choices[0]
+    if value not in choices:
+        from battrace.errors import ValidationError
+
+        raise ValidationError(
+            f"{env}: {value!r} is not one of {', '.join(choices)}", field=env, rule="one_of"
+        )
+    return value
 
 
 def _positive(env: str, text: str | None) -> int:

@@ -55,6 +55,9 @@ def test_writing_as_another(sqlite_world: Store, firms) -> None:  # type: ignore
     maker = _caller(sqlite_world, firms["battery_maker"].credit_code)
     check_writes_as_caller(maker, None, {"actor": firms["battery_maker"].credit_code}, "actor")
     check_writes_as_caller(maker, None, {"actor": "not a code"}, "actor")  # left to the service
+    # the own code written otherwise (lower case, spaces) is still the caller's: normalised
+    own = f" {firms['battery_maker'].credit_code.lower()} "
+    check_writes_as_caller(maker, None, {"actor": own}, "actor")
     with pytest.raises(PermissionDenied) as info:
         check_writes_as_caller(maker, 2, {"actor": firms["recycler"].credit_code}, "actor")
     assert info.value.message.startswith("item 2: actor:")

@@ -239,7 +239,7 @@ def test_the_worker_evaluates_below_the_server_s_priority(tmp_path: Path) -> Non
     open_store(db).close()
     with RuleProcess(str(db)) as worker:
         worker.pid()  # started
-        pool = worker._worker()
+        pool = worker._process.pool()
         ours = os.nice(0)
         # the evaluation runs below the server's priority, the writes at it
         assert pool.submit(_evaluated, os.nice, 0).result() == ours + WORKER_NICENESS
@@ -254,7 +254,7 @@ def test_closing_stops_a_busy_worker_at_once(tmp_path: Path) -> None:
     open_store(db).close()
     worker = RuleProcess(str(db))
     pid = worker.pid()
-    busy = worker._worker().submit(time.sleep, 120)  # a long update, say
+    busy = worker._process.pool().submit(time.sleep, 120)  # a long update, say
     began = time.monotonic()
     worker.close()
     assert time.monotonic() - began < 20  # not the two minutes of work in hand

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from battrace.codes.division import PROVINCES
 from battrace.supervision import alerts as alert_service
 from tests.web.conftest import WebWorld, login
 
@@ -69,6 +70,27 @@ def test_overview_shows_the_figures_and_the_charts(
     assert "/ui/vendor/plotly.min.js" in page
     assert "Figures as of" in page
     assert page.count('href="/ui/province/') >= 20  # the provinces table
+
+
+def test_a_province_without_batteries_shows_zeros(
+    web_client: TestClient, web_world: WebWorld
+) -> None:
+    # the provinces figure has no row for it: the page showed a 500 (no tonnes in the
+    # fallback row) before
+    with web_world.store() as store:
+        rows = store._connection().query("SELECT DISTINCT province FROM batteries")
+    held = {r[0][:2] for r in rows if r[0]}
+    empty = next(p for p in sorted(PROVINCES) if p not in held)
+    login(web_client, web_world, "national")
+    answer = web_client.get(f"/ui/province/{empty}", headers={"accept-language": "en"})
+    assert answer.status_code == 200, answer.text[:500]
+    card = answer.text.split('id="card-total"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert '<div class="card-value">0</div>' in card
+    assert "0.0" in card  # tonnes
+    # and a province with batteries still shows its own figures
+    full = web_client.get(f"/ui/province/{web_world.province}", headers={"accept-language": "en"})
+    card = full.text.split('id="card-total"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert '<div class="card-value">0</div>' not in card
 
 
 def test_plotly_comes_from_the_installed_package(web_client: TestClient) -> None:

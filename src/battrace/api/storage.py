@@ -54,6 +54,7 @@ class StoreAccess:
         else:
             self._first = factory
         self._factory = factory
+        self.target = target  # what open_store opens (None: a factory's store)
         self._shared = target == ":memory:"
         self._prepare = prepare
         self._max_readers = max(1, readers)

@@ -176,8 +176,8 @@ def check_writes_as_caller(caller: Caller, index: int | None, data: Any, field: 
     if not isinstance(data, dict):
         return
     value = data.get(field)
-    if not isinstance(value, str):
-        return
+    if not isinstance(value, str) or value == caller.id:
+        return  # the caller's own code, exactly: nothing to normalise (the common case)
     try:
         normal = validate_credit_code(value, field=field)
     except BattraceError:

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Final, TypeVar
 
 from battrace.store import Store, open_store
@@ -244,63 +245,94 @@ class TouchedBatteries:
             self._last = max(self._last, last)
 
 
+class OneProcess:
+    """One spawned worker process that runs calls in turn (a process pool of one), started
+    on first use with ``initializer(*initargs)``. A worker that died is replaced on the next
+    call (the call it died in raises ``BrokenProcessPool``); :meth:`close` stops it at once."""
+
+    def __init__(self, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+        self._initializer = initializer
+        self._initargs = initargs
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ProcessPoolExecutor:
+        """The pool of the running worker (starting one)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    # spawn: a fork would copy the server's threads' locks in whatever state
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=self._initializer,
+                    initargs=self._initargs,
+                )
+            return self._pool
+
+    def call(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in the worker; its result."""
+        pool = self.pool()
+        try:
+            return pool.submit(work, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            _stop(pool)
+            raise
+
+    def close(self) -> None:
+        """Stop the worker now, dropping the work in hand."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    # the pool's own processes (ProcessPoolExecutor has no public way to stop them before
+    # Python 3.14's terminate_workers)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in processes:
+        worker.terminate()
+    for worker in processes:
+        worker.join(STOP_SECONDS)
+
+
 class RuleProcess:
     """One worker process evaluating the rules over ``target`` (see the module)."""
 
     def __init__(self, target: str, rules_file: str | None = None) -> None:
         if not worker_can_open(target):
             raise ValueError(f"a worker process cannot open {target}")
-        self._target = target
-        self._rules_file = rules_file
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _worker(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                # spawn: a fork would copy the server's threads' locks in whatever state
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start,
-                # reports come first: the rules' evaluation runs below their priority
-                initargs=(self._target, self._rules_file, os.getpid(), WORKER_NICENESS),
-            )
-        return self._pool
+        # reports come first: the rules' evaluation runs below their priority
+        self._process = OneProcess(_start, (target, rules_file, os.getpid(), WORKER_NICENESS))
 
     def update(self, batteries: list[str], first_id: int, last_id: int) -> dict[str, int]:
         """Update (and write) the alerts of ``batteries`` after events ``first_id`` ..
         ``last_id``; returns the reconcile counts."""
-        return self._worker().submit(_update, batteries, first_id, last_id).result()
+        return self._process.call(_update, batteries, first_id, last_id)
 
     def findings(self) -> list[Finding]:
         """Every rule's findings over the whole store (a full sweep's evaluation)."""
-        return self._worker().submit(_findings).result()
+        return self._process.call(_findings)
 
     def sweep(self, pause: float = SWEEP_PAUSE) -> dict[str, Any]:
         """A full sweep in the worker: evaluated, then reconciled there one part of the alert
         ids at a time, ``pause`` seconds between parts; returns the findings per rule, the
         reconcile counts, the parts and the seconds taken."""
-        found: dict[str, Any] = self._worker().submit(_sweep, pause).result()
-        return found
+        return self._process.call(_sweep, pause)
 
     def pid(self) -> int:
         """The worker's process id (starting it)."""
-        return int(self._worker().submit(os.getpid).result())
+        return self._process.call(os.getpid)
 
     def close(self) -> None:
         """Stop the worker now, dropping the work in hand: an update or a sweep writes each of
         its transactions whole or not at all, and the next server's first sweep judges every
         battery again (a server stopping waited minutes for an update of 100,000 batteries)."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        # the pool's own processes (ProcessPoolExecutor has no public way to stop them before
-        # Python 3.14's terminate_workers)
-        workers = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.join(STOP_SECONDS)
+        self._process.close()
 
     def __enter__(self) -> RuleProcess:
         return self
@@ -310,6 +342,7 @@ class RuleProcess:
 
 
 __all__ = [
+    "OneProcess",
     "RuleProcess",
     "Touched",
     "TouchedBatteries",

@@ -160,7 +160,8 @@ def _province_row(rows: list[dict[str, Any]], province: str | None) -> dict[str,
     for row in rows:
         if row["province"] == wanted:
             return row
-    return dict.fromkeys((*CATEGORIES, "total"), 0)
+    # a province without batteries has no row: zero batteries and zero tonnes of each category
+    return {key: 0 for name in (*CATEGORIES, "total") for key in (name, f"{name}_t")}
 
 
 def overview(store: Store, caller: Caller, figures: FigureSource, province: str | None) -> Overview:

@@ -91,7 +91,15 @@ def web_state(app: Any) -> WebState:
     with _STATE_LOCK:
         found = getattr(app.state, _STATE, None)
         if found is None:
-            found = WebState(FigureCache(app.state.battrace.access.reading))
+            access, settings = app.state.battrace.access, app.state.battrace.settings
+            # in a worker process of their own where one can open the database (figcache.py)
+            in_process = settings.web_figure_worker == "process"
+            cache = FigureCache(
+                access.reading,
+                ttl=settings.web_figure_seconds,
+                target=access.target if in_process else None,
+            )
+            found = WebState(cache)
             found.figures.warm_up()
             setattr(app.state, _STATE, found)
     return found
