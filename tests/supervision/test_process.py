@@ -261,3 +261,5 @@ def test_closing_stops_a_busy_worker_at_once(tmp_path: Path) -> None:
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert busy.done()
+    with pytest.raises(RuntimeError, match="closed"):  # and for good: no other worker starts
+        worker.pid()

@@ -237,3 +237,24 @@ def test_bad_figure_settings_are_refused_at_start(variable: str, value: str, rul
         load_settings({variable: value})
     assert raised.value.field == variable
     assert raised.value.rule == rule
+
+
+def test_closing_during_a_figure_starts_no_other_worker(tmp_path: Path) -> None:
+    import multiprocessing
+
+    db = tmp_path / "closing.db"
+    open_store(db).close()
+    cache = FigureCache(nullcontext, target=str(db))  # type: ignore[arg-type]
+    assert isinstance(cache.figures, FigureProcess)
+    figures = cache.figures
+    pid = figures.pid()
+    # the cache's thread waits on a long job in the worker, as on a build of the facts
+    job = cache._executor.submit(figures._call, time.sleep, 120)
+    time.sleep(0.5)
+    cache.close()
+    # the job's worker died under it; asking again would have started another: it may not
+    with pytest.raises(RuntimeError, match="closed"):
+        job.result(timeout=30)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not multiprocessing.active_children()

@@ -248,17 +248,21 @@ class TouchedBatteries:
 class OneProcess:
     """One spawned worker process that runs calls in turn (a process pool of one), started
     on first use with ``initializer(*initargs)``. A worker that died is replaced on the next
-    call (the call it died in raises ``BrokenProcessPool``); :meth:`close` stops it at once."""
+    call (the call it died in raises ``BrokenProcessPool``); :meth:`close` stops it at once,
+    and for good (a call after it raises ``RuntimeError``: none starts another worker)."""
 
     def __init__(self, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
         self._initializer = initializer
         self._initargs = initargs
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def pool(self) -> ProcessPoolExecutor:
         """The pool of the running worker (starting one)."""
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker process was closed")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
@@ -284,6 +288,7 @@ class OneProcess:
     def close(self) -> None:
         """Stop the worker now, dropping the work in hand."""
         with self._lock:
+            self._closed = True
             pool, self._pool = self._pool, None
         if pool is not None:
             _stop(pool)
