@@ -244,6 +244,7 @@ def test_closing_during_a_figure_starts_no_other_worker(tmp_path: Path) -> None:
 
     db = tmp_path / "closing.db"
     open_store(db).close()
+    before = {p.pid for p in multiprocessing.active_children()}  # earlier tests' workers
     cache = FigureCache(nullcontext, target=str(db))  # type: ignore[arg-type]
     assert isinstance(cache.figures, FigureProcess)
     figures = cache.figures
@@ -257,4 +258,4 @@ def test_closing_during_a_figure_starts_no_other_worker(tmp_path: Path) -> None:
         job.result(timeout=30)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    assert not multiprocessing.active_children()
+    assert not {p.pid for p in multiprocessing.active_children()} - before

@@ -279,10 +279,12 @@ class OneProcess:
         try:
             return pool.submit(work, *args).result()
         except BrokenProcessPool:
-            with self._lock:
-                if self._pool is pool:
+            with self._lock:  # stopped once: here, or by close() if that took it first
+                ours = self._pool is pool
+                if ours:
                     self._pool = None
-            _stop(pool)
+            if ours:
+                _stop(pool)
             raise
 
     def close(self) -> None:
@@ -296,13 +298,14 @@ class OneProcess:
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     # the pool's own processes (ProcessPoolExecutor has no public way to stop them before
-    # Python 3.14's terminate_workers)
+    # Python 3.14's terminate_workers): stopped first, then the pool shut down and waited for,
+    # so that every call in hand has failed (BrokenProcessPool) when this returns
     processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
     for worker in processes:
         worker.terminate()
     for worker in processes:
         worker.join(STOP_SECONDS)
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 class RuleProcess:
