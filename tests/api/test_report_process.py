@@ -175,6 +175,21 @@ def test_one_group_many_outcomes_across_processes(
     assert verify_log(api.store, log_service.log_verifier_key(api.store)).ok
 
 
+def test_closing_ends_a_worker_started_without_the_queue_s_thread(api: ApiWorld) -> None:
+    writer = ReportProcess(api.store.location, api.settings)
+    report = Report(api.ids["maker"], api.new_battery_event())
+    writer.commit_group([report])  # as a caller writing its own groups does, no thread
+    outcome = _outcome(report.answer)
+    assert isinstance(outcome, Answer)
+    assert outcome.status == 201
+    pid = writer.pid()
+    assert pid is not None
+    writer.close()
+    assert writer.pid() is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # ended and reaped (it stayed until pytest ended before)
+
+
 def test_a_dead_worker_fails_its_reports_and_is_replaced(
     api: ApiWorld, worker: tuple[ReportProcess, TouchedBatteries]
 ) -> None:

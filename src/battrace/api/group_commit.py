@@ -107,7 +107,9 @@ class ReportQueue:
             thread = self._thread
         if thread is not None:
             self._queue.put(None)
-            thread.join()
+            thread.join()  # the thread calls _stopped as it ends
+        else:  # no thread ran: what a caller's own commit_group started ends here
+            self._stopped()
 
     def _run(self) -> None:
         stopping = False
