@@ -218,10 +218,9 @@ class FigureCache:
             else FigureEngine(reading)
         )
         # read by request threads under the lock
-        self._build: tuple[int, datetime] | None = None  # the facts' build seen last
+        self._seen_build: tuple[int, datetime] | None = None  # the facts' build seen last
         self._version = 0  # counts the builds seen
         self._built_at = 0.0  # clock() when the facts seen last were built
-        self._built_wall = datetime.now(UTC)
         self._checked_at = 0.0
         self._refreshing = False
         self._closed = False
@@ -292,12 +291,11 @@ class FigureCache:
     def _seen_locked(self, build: tuple[int, datetime]) -> None:
         """Note the facts' build a result or a refresh came from: a new one is a new
         version (kept figures are recomputed on their next request)."""
-        if build != self._build:
-            self._build = build
+        if build != self._seen_build:
+            self._seen_build = build
             self._version += 1
             self._built_at = self._clock()
             self._checked_at = self._built_at
-            self._built_wall = build[1]
 
     # -- the worker thread -----------------------------------------------------------------
     def _refresh(self) -> None:
@@ -321,7 +319,7 @@ class FigureCache:
             rows, number, wall = self.figures.compute(kind, filters)
             with self._lock:
                 self._seen_locked((number, wall))
-                result = FigureResult(kind, rows, self._built_wall, self._version)
+                result = FigureResult(kind, rows, wall, self._version)
                 self._results[key] = result
                 self._results.move_to_end(key)
                 while len(self._results) > MAX_KEPT:
