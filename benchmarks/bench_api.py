@@ -24,6 +24,8 @@ full spec) followed by its `shipped` events, which need nothing from other enter
   alone: without a visitor; then with a provincial regulator reading the map page every
   second and the figures rebuilt every 5 s (``BATTRACE_WEB_FIGURE_SECONDS=5``), once with
   the figures' engine in a worker process (the default) and once in a thread of the server.
+- Start: before those, the paced run for the first seconds of a fresh server on such a
+  store, from its first ``/health`` answer (its workers' start-up, the national figures).
 
     python -m benchmarks.bench_api [--events 700000] [--batch 5000] [--clients 50]
         [--seconds 15] [--think 100]
@@ -56,6 +58,7 @@ from battrace.services.reporting import SourceItem
 from battrace.services.tokens import create_token
 from battrace.store import open_store
 from benchmarks.common import (
+    copy_synced,
     free_port,
     machine,
     median,
@@ -272,17 +275,27 @@ def _dashboard(
     ``batch_events`` imported."""
     clients, seconds, think = args
     base = tmp / "dashboard.db"
-    shutil.copy(pristine, base)
+    copy_synced(pristine, base)
     with open_store(base) as store:
         import_items(store, (SourceItem(e) for e in batch_events))
     out: dict[str, Any] = {}
+    # the first seconds of a server: paced reports from the moment it answers /health
+    copy = tmp / "dashboard-start.db"
+    copy_synced(base, copy)
+    port = free_port()
+    server = serve(copy, port, {"BATTRACE_SUPERVISION_SECONDS": "86400"})
+    try:
+        out["start"] = wrk_run(f"http://127.0.0.1:{port}", bodies, 0, clients, START_SECONDS, think)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
     for name, worker, cookie in (
         ("alone", "process", None),
         ("process", "process", regulator),
         ("thread", "thread", regulator),
     ):
         copy = tmp / f"dashboard-{name}.db"
-        shutil.copy(base, copy)
+        copy_synced(base, copy)
         env = {
             "BATTRACE_SUPERVISION_SECONDS": "86400",
             "BATTRACE_WEB_FIGURE_SECONDS": "5",
@@ -327,13 +340,13 @@ def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[
             regulator_token = create_token(store, regulator.id, label="bench")[1]
         for group in (1, clients):
             copy = Path(tmp) / f"writer-{group}.db"
-            shutil.copy(db, copy)
+            copy_synced(db, copy)
             out[f"writer_{group}"] = writer_rate(copy, singles[: group * 40], tokens, group)
         bodies = Path(tmp) / "singles.tsv"
         write_bodies(bodies, singles, tokens)
         pristine = Path(tmp) / "pristine.db"  # for the side-by-side servers
         warm = len(singles) // 5  # the last events warm them (never measured)
-        shutil.copy(db, pristine)
+        copy_synced(db, pristine)
         port = free_port()
         server = serve(db, port, {"BATTRACE_API_MAX_BATCH_ITEMS": "10000"})
         try:
@@ -352,7 +365,7 @@ def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[
         # the server's process
         for writer in ("process", "thread"):
             copy = Path(tmp) / f"side-{writer}.db"
-            shutil.copy(pristine, copy)
+            copy_synced(pristine, copy)
             port = free_port()
             server = serve(copy, port, {"BATTRACE_API_REPORT_WRITER": writer})
             try:
@@ -380,7 +393,9 @@ def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[
     return out
 
 
-DASHBOARD_RUNS = ("alone", "process", "thread")
+DASHBOARD_RUNS = ("start", "alone", "process", "thread")
+#: length of the run from a server's start (the writer's and figure worker's start-up)
+START_SECONDS = 3
 
 
 def _produced(path: Path) -> list[dict[str, Any]]:
@@ -408,7 +423,7 @@ def main() -> None:
     closed, paced = r["closed"], r["paced"]
     side_p, side_t = r["side_process"], r["side_thread"]
     dash = r["dashboard"]
-    alone, d_p, d_t = (dash[k] for k in DASHBOARD_RUNS)
+    start, alone, d_p, d_t = (dash[k] for k in DASHBOARD_RUNS)
     text = "\n".join(
         [
             f"Machine: {machine()}",
@@ -447,6 +462,10 @@ def main() -> None:
             f" {median(dash['process_pages']) * 1000:.0f} ms); in a thread of the server"
             f" (`thread`, as before): p50 {d_t['p50']:.1f} ms, p99 {d_t['p99']:.1f} ms (page"
             f" median {median(dash['thread_pages']) * 1000:.0f} ms).",
+            f"- Start: the same paced run for the first {START_SECONDS} s of a fresh server"
+            f" on such a store (from its first `/health` answer: the figure worker building the"
+            f" national figures meanwhile): p50 {start['p50']:.1f} ms, **p99"
+            f" {start['p99']:.1f} ms**, max {start['max']:.1f} ms.",
             f"- Baseline, the server's group-commit writer alone in this process (no HTTP), median"
             f" per report: groups of 1: {r['writer_1']:,.0f} reports/s; groups of"
             f" {args.clients}: {r[f'writer_{args.clients}']:,.0f} reports/s (closed-loop HTTP"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -84,6 +85,15 @@ def serve(db: Path, port: int, env: dict[str, str] | None = None) -> subprocess.
             time.sleep(0.2)
     server.kill()
     raise RuntimeError("the server did not start")
+
+
+def copy_synced(source: Path, target: Path) -> None:
+    """Copy a database file and write the copy to disk now: a server started on a copy still
+    in the page cache would have its first checkpoint's sync write the whole copy back, inside
+    a measured run (a commit of 56 ms on a 300,000-event store instead of 2 ms)."""
+    shutil.copy(source, target)
+    with target.open("rb+") as f:
+        os.fsync(f.fileno())
 
 
 def rss_mib() -> float:

@@ -264,6 +264,52 @@ def test_the_worker_does_not_import_the_app() -> None:
         battrace.api.nothing  # noqa: B018
 
 
+def test_a_worker_process_does_not_import_the_command_line() -> None:
+    # a spawned worker first runs its parent's main script as __mp_main__: for `battrace
+    # serve` that is the installed `battrace` script, which must not import the command line
+    # (every command and ibis, DuckDB ...: a second or more before the writer's first report)
+    script = Path(sys.executable).with_name("battrace")
+    code = (
+        "import runpy, sys;"
+        f"runpy.run_path({str(script)!r}, run_name='__mp_main__');"
+        "heavy = [m for m in ('battrace.cli', 'ibis', 'duckdb') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    found = subprocess.run(
+        [sys.executable, "-m", "battrace", "code", "parse", "--help"], capture_output=True
+    )
+    assert found.returncode == 0
+    assert b"Usage" in found.stdout
+
+
+def test_start_returns_once_the_worker_is_ready(
+    worker: tuple[ReportProcess, TouchedBatteries],
+) -> None:
+    writer, _ = worker
+    writer.start()
+    # the worker has imported what it needs and opened the database: the first reports do not
+    # wait for that (the process takes a good part of a second to get there)
+    assert writer._worker is not None
+    assert writer._worker.wait_ready(0)
+
+
+def test_a_worker_that_cannot_start_neither_hangs_start_nor_its_reports(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = ReportProcess(str(tmp_path / "no-such-dir" / "x.db"), load_settings())
+    try:
+        began = time.monotonic()
+        writer.start()
+        assert time.monotonic() - began < 30
+        assert "was not ready" in caplog.text
+        error = _outcome(writer.submit(Report("x", {"type": "produced"})))
+        assert isinstance(error, StoreError)
+        assert error.status == 503
+    finally:
+        writer.close()
+
+
 def test_long_lived_processes_collect_less_often() -> None:
     # the server and its report writer call this once started (api/collector.py)
     import gc

@@ -18,6 +18,7 @@ from battrace.codes.battery import (
     decode_date,
     encode_date,
     generate_battery_code,
+    next_code_prefix,
     parse_battery_code,
 )
 from battrace.errors import CodeError
@@ -458,3 +459,35 @@ def test_generate_parse_round_trip(
     assert parsed.production_date == day
     assert parsed.serial == f"{serial:07d}"
     assert parsed.second_life is second_life
+
+
+@pytest.mark.parametrize(
+    ("prefix", "following"),
+    [("W07", "W08"), ("W09", "W0A"), ("W0Z", "W10"), ("9ZZ", "A00"), ("N1D", "N1E")],
+)
+def test_next_code_prefix(prefix: str, following: str) -> None:
+    assert next_code_prefix(prefix) == following
+
+
+def test_last_prefix_has_no_following_one() -> None:
+    assert next_code_prefix("ZZZ") is None
+
+
+@pytest.mark.parametrize("prefix", ["", "w07", "W0-"])
+def test_next_code_prefix_refuses_what_no_code_holds(prefix: str) -> None:
+    with pytest.raises(ValueError, match="upper-case letters and digits"):
+        next_code_prefix(prefix)
+
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_PREFIXES = sorted("".join(p) for p in itertools.product(_ALPHABET, repeat=3))
+
+
+@given(st.text(_ALPHABET, min_size=3, max_size=3), st.text(_ALPHABET, min_size=0, max_size=21))
+def test_codes_with_a_prefix_sort_inside_its_range(prefix: str, rest: str) -> None:
+    following = next_code_prefix(prefix)
+    assert prefix <= prefix + rest
+    assert following is None or prefix + rest < following
+    # and no other prefix lies between the two
+    after = _PREFIXES.index(prefix) + 1
+    assert following == (_PREFIXES[after] if after < len(_PREFIXES) else None)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from battrace.codes.credit import generate_credit_code
 from battrace.errors import BatchError
+from battrace.services.demo import DemoFirm, register_demo_firm
 from battrace.services.reporting import SourceItem, report_event, report_events
 from battrace.store import BatteryFilter, Store, open_store
 from battrace.store.schema import SCHEMA_VERSION
@@ -71,6 +73,42 @@ def test_reads(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
     assert world.list_batteries(BatteryFilter(province="110000")) == []
     assert len(world.list_batteries(BatteryFilter(province=maker.division[:2] + "0000"))) == 3
     assert world.event(99) is None
+
+
+def test_a_makers_batteries_are_the_codes_of_its_manufacturer_code(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    # neighbours in code order, across a digit-to-letter step and a carry (N19 | N1A,
+    # N1Z | N20), beside the demo makers N1D and S2C
+    makers = [firms["battery_maker"]]
+    for n, prefix in enumerate(("N19", "N1A", "N1Z", "N20"), start=1):
+        maker = DemoFirm(
+            generate_credit_code("350900", 900 + n),
+            f"Maker {prefix}",
+            ("battery_maker",),
+            "350900",
+            prefix,
+        )
+        register_demo_firm(world, maker)
+        makers.append(maker)
+    made: dict[str, list[str]] = {}
+    for maker in makers:
+        assert maker.manufacturer_code is not None
+        codes = [code(maker.manufacturer_code, n=i) for i in (1, 2, 3)]
+        report_events(world, [SourceItem(produced(maker, [c])) for c in codes])
+        made[maker.credit_code] = sorted(codes)
+    for maker in makers:
+        found = world.list_batteries(BatteryFilter(maker=maker.credit_code))
+        assert [b.code for b in found] == made[maker.credit_code]
+        assert {b.maker for b in found} == {maker.credit_code}
+        first = world.list_batteries(BatteryFilter(maker=maker.credit_code, limit=2))
+        rest = world.list_batteries(BatteryFilter(maker=maker.credit_code, after=first[-1].code))
+        assert [b.code for b in first + rest] == made[maker.credit_code]
+    # not a maker, or nobody: no batteries (not everything)
+    assert world.list_batteries(BatteryFilter(maker=firms["vehicle_maker"].credit_code)) == []
+    assert world.list_batteries(BatteryFilter(maker=generate_credit_code("110000", 4242))) == []
+    # with the other filters
+    holder = firms["battery_maker"].credit_code
+    assert len(world.list_batteries(BatteryFilter(maker=holder, holder=holder))) == 3
+    assert world.list_batteries(BatteryFilter(maker=makers[1].credit_code, holder=holder)) == []
 
 
 def test_reopen_keeps_data(tmp_path) -> None:  # type: ignore[no-untyped-def]

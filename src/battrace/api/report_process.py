@@ -53,6 +53,8 @@ LOGGER = logging.getLogger(__name__)
 
 #: seconds :meth:`ReportProcess.close` waits for the process to end before killing it
 STOP_SECONDS = 30.0
+#: seconds :meth:`ReportProcess.start` waits for the process to be ready
+READY_SECONDS = 60.0
 
 # a report as sent: caller_id, data, signed, key, digest, token
 _Sent = tuple[str, Any, Any, str | None, bytes, str | None]
@@ -73,11 +75,16 @@ class ReportProcess(ReportQueue):
         self._numbers = itertools.count()
 
     def start(self) -> None:
-        """Start the thread and the process now rather than on the first report."""
+        """Start the thread and the process now rather than on the first report, and wait
+        (up to :data:`READY_SECONDS`) until the process is ready to write: its imports done
+        and its connection open, so that the first reports do not wait for them."""
         super().start()
         with self._lock:
             if not self._closed and self._worker is None:
                 self._worker = _Worker(self._target, self._settings, self._touched)
+            worker = self._worker
+        if worker is not None and not worker.wait_ready(READY_SECONDS):
+            LOGGER.warning("the report writer process was not ready after %.0f s", READY_SECONDS)
 
     def pid(self) -> int | None:
         """The worker process's id while it runs."""
@@ -125,6 +132,7 @@ class _Worker:
         self._lock = threading.Lock()
         self._waiting: dict[int, Report] = {}
         self._gone = False
+        self._ready = threading.Event()  # set by the process's first message, or its end
         self._reader = threading.Thread(
             target=self._read, name="battrace-report-answers", daemon=True
         )
@@ -133,6 +141,10 @@ class _Worker:
     def alive(self) -> bool:
         with self._lock:
             return not self._gone
+
+    def wait_ready(self, seconds: float) -> bool:
+        """Wait until the process has said it is ready (or has ended); whether it is ready."""
+        return self._ready.wait(seconds) and self.alive()
 
     def send(self, numbered: list[tuple[int, Report]]) -> None:
         sent: list[tuple[int, _Sent]] = [
@@ -157,6 +169,9 @@ class _Worker:
                 outcomes, touched = pickle.loads(self._answers.recv_bytes())
             except (EOFError, OSError):
                 break
+            if outcomes is None:  # the process is ready
+                self._ready.set()
+                continue
             if touched is not None and self._touched is not None:
                 self._touched.give_back(touched)
             with self._lock:
@@ -169,6 +184,7 @@ class _Worker:
         with self._lock:
             self._gone = True
             lost, self._waiting = list(self._waiting.values()), {}
+        self._ready.set()  # nobody waits for a process that has ended
         if lost:
             LOGGER.error("the report writer process stopped with %d reports unanswered", len(lost))
         for report in lost:
@@ -214,6 +230,9 @@ def serve_reports(
     ended = False
     tune_collector()  # as the server's (api/collector.py)
     try:
+        with access.writing():  # open the connection (and the log's key) before the first group
+            pass
+        answers.send_bytes(pickle.dumps((None, None), pickle.HIGHEST_PROTOCOL))  # ready
         while waiting or not ended:
             try:  # wait for work, then take whatever else has arrived meanwhile
                 if not waiting:

@@ -49,6 +49,7 @@ __all__ = [
     "decode_date",
     "encode_date",
     "generate_battery_code",
+    "next_code_prefix",
     "parse_battery_code",
 ]
 
@@ -76,6 +77,9 @@ BATTERY_TYPES: Final[dict[str, str]] = {
 YEARS: Final = range(2011, 2041)
 
 _ALNUM: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+# the code alphabet in sort order: digits before letters, as in byte order and in the usual
+# collations of SQLite and PostgreSQL
+_SORTED_ALNUM: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS: Final = frozenset("0123456789")
 
 # The VIN-style alphabet: letters that look like digits (I, O, Q) or are reserved (U, Z) are
@@ -490,3 +494,19 @@ def generate_battery_code(
         )
     trace = _check_part(traceability, name="traceability", length=7, allowed=_ALNUM, at=8)
     return head + trace + date_part + serial_part
+
+
+def next_code_prefix(prefix: str) -> str | None:
+    """The first string of ``prefix``'s length over the code alphabet that sorts after
+    ``prefix``, or ``None`` when there is none (``"ZZZ"``): every code starting with
+    ``prefix`` is in ``[prefix, next_code_prefix(prefix))``, a range an index on the codes
+    serves. ``prefix`` must be upper-case letters and digits."""
+    if not prefix or not _ALNUM.issuperset(prefix):
+        raise ValueError(f"a code prefix is upper-case letters and digits, not {prefix!r}")
+    chars = list(prefix)
+    for i in range(len(chars) - 1, -1, -1):
+        rank = _SORTED_ALNUM.index(chars[i])
+        if rank + 1 < len(_SORTED_ALNUM):
+            chars[i] = _SORTED_ALNUM[rank + 1]
+            return "".join(chars[: i + 1]) + _SORTED_ALNUM[0] * (len(chars) - i - 1)
+    return None

@@ -17,7 +17,7 @@ from typing import Any
 
 from battrace.codes import generate_battery_code, generate_credit_code, generate_vin
 from battrace.domain.quantities import CHINA_TZ
-from battrace.services.enterprises import register_enterprise
+from battrace.services.enterprises import register_firm
 from battrace.services.reporting import SourceItem, report_events
 from battrace.store.base import Store
 
@@ -234,17 +234,14 @@ def register_demo_firms(store: Store) -> int:
     for firm in demo_firms():
         if store.enterprise(firm.credit_code) is not None:
             continue
-        register_enterprise(
-            store,
-            credit_code=firm.credit_code,
-            name=firm.name,
-            roles=list(firm.roles),
-            division=firm.division,
-            manufacturer_code=firm.manufacturer_code,
-            whitelisted_since=date(2018, 8, 1) if firm.whitelisted else None,
-        )
+        register_demo_firm(store, firm)
         added += 1
     return added
+
+
+def register_demo_firm(store: Store, firm: DemoFirm) -> None:
+    """Register ``firm`` (whitelisted, when it is, since 2018-08-01)."""
+    register_firm(store, firm, date(2018, 8, 1) if firm.whitelisted else None)
 
 
 def load_demo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from battrace.codes import validate_credit_code, validate_division_code
 from battrace.domain.entities import Enterprise, WhitelistChange
@@ -14,6 +14,36 @@ from battrace.errors import ConflictError, NotFoundError, ValidationError
 from battrace.store.base import Store
 
 _MANUFACTURER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+class FirmRecord(Protocol):
+    """An enterprise as a demo or a simulation describes it."""
+
+    @property
+    def credit_code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+    @property
+    def division(self) -> str: ...
+    @property
+    def manufacturer_code(self) -> str | None: ...
+
+
+def register_firm(
+    store: Store, firm: FirmRecord, whitelisted_since: date | None = None
+) -> Enterprise:
+    """:func:`register_enterprise` for a described firm."""
+    return register_enterprise(
+        store,
+        credit_code=firm.credit_code,
+        name=firm.name,
+        roles=list(firm.roles),
+        division=firm.division,
+        manufacturer_code=firm.manufacturer_code,
+        whitelisted_since=whitelisted_since,
+    )
 
 
 def register_enterprise(

@@ -23,7 +23,7 @@ from typing import IO, Any
 import orjson
 
 from battrace.errors import BatchError, BattraceError, ValidationError
-from battrace.services.enterprises import change_whitelist, register_enterprise
+from battrace.services.enterprises import change_whitelist, register_firm
 from battrace.services.reporting import SourceItem, report_events
 from battrace.simulate.config import SimConfig
 from battrace.simulate.files import SimSummary, read_enterprises, read_events, sibling
@@ -76,14 +76,7 @@ def register_world(store: Store, firms: Iterable[SimFirm]) -> int:
     for firm in firms:
         if store.enterprise(firm.credit_code) is not None:
             continue
-        register_enterprise(
-            store,
-            credit_code=firm.credit_code,
-            name=firm.name,
-            roles=list(firm.roles),
-            division=firm.division,
-            manufacturer_code=firm.manufacturer_code,
-        )
+        register_firm(store, firm)
         for number, (day, listed) in enumerate(firm.whitelist, start=1):
             change_whitelist(
                 store,

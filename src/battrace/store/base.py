@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from battrace.codes.battery import next_code_prefix
 from battrace.domain.entities import (
     ApiToken,
     BatteryState,
@@ -392,12 +393,26 @@ class Store(abc.ABC):
         for column, value in (
             ("holder", f.holder),
             ("state", f.state),
-            ("maker", f.maker),
             ("province", f.province),
         ):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if f.maker is not None:
+            # a maker's batteries carry its manufacturer code (positions 1-3): a range of the
+            # primary key, in code order (schema.py, migration 6); the column check stays
+            maker = self.enterprise(f.maker)
+            prefix = maker.manufacturer_code if maker is not None else None
+            if prefix is None:
+                return []  # not a maker: it registered no battery
+            where.append("code >= ?")
+            params.append(prefix)
+            following = next_code_prefix(prefix)
+            if following is not None:
+                where.append("code < ?")
+                params.append(following)
+            where.append("maker = ?")
+            params.append(f.maker)
         if f.party is not None:
             # walks batteries in code order and stops at the page's end; the event check is
             # a primary-key range of event_batteries per battery
