@@ -16,7 +16,7 @@ from battrace.errors import BattraceError, StoreError
 from battrace.ledger.submission import generate_key
 from battrace.services import log as log_service
 from battrace.services.audit import verify_log
-from battrace.services.keys import register_key, sign_events
+from battrace.services.keys import register_key, revoke_key, sign_events
 from tests.api.conftest import ApiWorld
 
 
@@ -90,3 +90,53 @@ def test_closed_writer_refuses(writer: GroupWriter, api: ApiWorld) -> None:
     refused = future.exception(timeout=1)
     assert isinstance(refused, StoreError)
     assert refused.status == 503  # the client may report again to the next server
+
+
+def _statements(writer: GroupWriter, access: StoreAccess, group: list[Report]) -> list[str]:
+    """What the writer's connection ran to write ``group``."""
+    seen: list[str] = []
+    with access.writing() as store:
+        raw = store._connection().raw  # type: ignore[attr-defined]
+    raw.set_trace_callback(seen.append)
+    try:
+        writer.commit_group(group)
+    finally:
+        raw.set_trace_callback(None)
+    return seen
+
+
+def test_the_writer_reads_a_reporter_and_its_keys_once(api: ApiWorld) -> None:
+    access = StoreAccess(api.store.location, readers=1)
+    writer = GroupWriter(access, lambda: log_options(api.settings), 24)
+    try:
+        reads = ("FROM enterprise_keys WHERE enterprise_id", "FROM enterprises")
+        maker = api.ids["maker"]
+        first = _statements(writer, access, [Report(maker, api.new_battery_event())])
+        assert [s for s in first if any(r in s for r in reads)]
+        again = [Report(maker, api.new_battery_event()) for _ in range(3)]
+        later = _statements(writer, access, again)
+        assert {_outcome(r.answer).status for r in again} == {201}  # type: ignore[union-attr]
+        assert not [s for s in later if any(r in s for r in reads)]
+    finally:
+        writer.close()
+        access.close()
+
+
+def test_a_key_registered_or_revoked_between_groups_holds_at_once(
+    api: ApiWorld, writer: GroupWriter
+) -> None:
+    maker = api.ids["maker"]
+    first = Report(maker, api.new_battery_event())
+    writer.commit_group([first])
+    assert _outcome(first.answer).status == 201  # type: ignore[union-attr]
+    # registered by another connection (the server, while the writer is a process)
+    key = register_key(api.store, maker, generate_key()[1])
+    unsigned = Report(maker, api.new_battery_event())
+    writer.commit_group([unsigned])
+    refused = _outcome(unsigned.answer)
+    assert isinstance(refused, BattraceError)
+    assert refused.rule == "signature_required"
+    revoke_key(api.store, key.key_id)
+    free_again = Report(maker, api.new_battery_event())
+    writer.commit_group([free_again])
+    assert _outcome(free_again.answer).status == 201  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ import pytest
 from battrace.codes import generate_credit_code
 from battrace.errors import ConflictError, NotFoundError, ValidationError
 from battrace.services.enterprises import (
+    RegistryCache,
     change_whitelist,
     enterprise_view,
     register_enterprise,
@@ -114,3 +115,66 @@ def test_future_listing_is_not_current(store: Store) -> None:
     found = store.enterprise(CODE)
     assert found is not None
     assert not found.whitelisted
+
+
+def test_the_registry_cache_answers_what_it_has_read(
+    sqlite_world: Store, firms, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    recycler = firms["recycler"].credit_code
+    cache = RegistryCache()
+    cache.refresh(sqlite_world)
+    asked: list[str] = []
+    enterprise, keys_of = sqlite_world.enterprise, sqlite_world.keys_of
+    monkeypatch.setattr(sqlite_world, "enterprise", lambda i: asked.append(i) or enterprise(i))
+    monkeypatch.setattr(sqlite_world, "keys_of", lambda i: asked.append(i) or keys_of(i))
+    for _ in range(3):
+        found = cache.enterprise(sqlite_world, recycler)
+        assert found is not None
+        assert found.id == recycler
+        assert cache.keys_of(sqlite_world, recycler) == []
+    assert asked == [recycler, recycler]  # once each
+    cache.refresh(sqlite_world)  # nothing changed: still kept
+    cache.enterprise(sqlite_world, recycler)
+    assert len(asked) == 2
+    # an unknown enterprise is not kept: its registration is seen at once
+    newcomer = generate_credit_code("350100", 4321)
+    assert cache.enterprise(sqlite_world, newcomer) is None
+    register_enterprise(
+        sqlite_world, credit_code=newcomer, name="New", roles=["repairer"], division="350100"
+    )
+    again = cache.enterprise(sqlite_world, newcomer)
+    assert again is not None
+    assert again.id == newcomer
+
+
+def test_the_registry_cache_forgets_on_a_whitelist_change_or_a_new_day(
+    sqlite_world: Store, firms
+) -> None:  # type: ignore[no-untyped-def]
+    dealer = firms["dealer"].credit_code
+    day = ["2026-11-29"]
+    cache = RegistryCache(today=lambda: day[0])
+    cache.refresh(sqlite_world)
+    before = cache.enterprise(sqlite_world, dealer)
+    assert before is not None
+    assert not before.whitelisted
+    change_whitelist(sqlite_world, dealer, listed=True, effective_date=date(2020, 1, 1))
+    assert cache.enterprise(sqlite_world, dealer) == before  # kept until the next refresh
+    cache.refresh(sqlite_world)
+    after = cache.enterprise(sqlite_world, dealer)
+    assert after is not None
+    assert after.whitelisted
+    kept = cache.enterprise(sqlite_world, dealer)
+    assert kept is after
+    day[0] = "2026-11-30"  # the status is today's: a new day reads it again
+    cache.refresh(sqlite_world)
+    assert cache.enterprise(sqlite_world, dealer) is not after
+
+
+def test_the_registry_cache_stays_within_its_size(sqlite_world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    cache = RegistryCache(size=2)
+    cache.refresh(sqlite_world)
+    for firm in firms.values():
+        assert cache.enterprise(sqlite_world, firm.credit_code) is not None
+        cache.keys_of(sqlite_world, firm.credit_code)
+        assert len(cache._enterprises) <= 2
+        assert len(cache._keys) <= 2

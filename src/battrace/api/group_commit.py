@@ -39,6 +39,7 @@ from battrace.domain.access import Caller
 from battrace.domain.quantities import utc_now
 from battrace.errors import BatchError, BattraceError, ConflictError, StoreError
 from battrace.services.access import check_writes_as_caller
+from battrace.services.enterprises import RegistryCache
 from battrace.services.keys import SignedSubmission
 from battrace.services.reporting import SourceItem, report_events
 from battrace.services.tokens import TokenCache
@@ -157,6 +158,7 @@ class GroupWriter(ReportQueue):
         self._options = options
         self._hours = idempotency_hours
         self._tokens = TokenCache()  # the writer thread's own
+        self._registry = RegistryCache()  # enterprises and keys, the same way
 
     def commit_all(self, group: list[Report]) -> None:
         """Write ``group`` and the reports it carries over, until every report is answered
@@ -196,6 +198,7 @@ class GroupWriter(ReportQueue):
         signed: list[Report] = []
         if any(r.token is not None for r in group):
             self._tokens.refresh(store)  # revocations committed before this transaction hold
+        self._registry.refresh(store)  # and whitelist changes, keys registered or revoked
         for report in group:
             if report.token is not None:
                 try:
@@ -251,7 +254,10 @@ class GroupWriter(ReportQueue):
             try:
                 with store.write():  # a savepoint: a refused group leaves nothing behind
                     report_events(
-                        store, [SourceItem(r.data) for r in remaining], **_with(options, kept)
+                        store,
+                        [SourceItem(r.data) for r in remaining],
+                        registry=self._registry,
+                        **_with(options, kept),
                     )
             except BatchError as exc:
                 refused = remaining.pop(exc.index)
@@ -276,7 +282,11 @@ class GroupWriter(ReportQueue):
         try:
             with store.write():
                 report_events(
-                    store, [SourceItem(report.data)], signed=report.signed, **_with(options, kept)
+                    store,
+                    [SourceItem(report.data)],
+                    signed=report.signed,
+                    registry=self._registry,
+                    **_with(options, kept),
                 )
         except BatchError as exc:
             outcomes[report] = exc.cause

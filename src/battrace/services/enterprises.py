@@ -7,11 +7,12 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from battrace.codes import validate_credit_code, validate_division_code
-from battrace.domain.entities import Enterprise, WhitelistChange
+from battrace.domain.entities import Enterprise, EnterpriseKey, WhitelistChange
 from battrace.domain.quantities import utc_now
 from battrace.domain.roles import CODING_ROLES, parse_roles
 from battrace.errors import ConflictError, NotFoundError, ValidationError
 from battrace.store.base import Store
+from battrace.store.rows import today_in_china
 
 _MANUFACTURER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -156,6 +157,55 @@ def change_whitelist(
             )
         tx.add_whitelist_change(change)
     return change
+
+
+class RegistryCache:
+    """Enterprises (with today's whitelist status) and their signing keys, kept for a writer
+    that checks thousands of reports a second (the API's group-commit writer), which would
+    otherwise read both again for every distinct reporter of every group.
+
+    :meth:`refresh`, once per transaction, forgets everything when the day (in China) has
+    changed or :meth:`Store.registry_version` has moved (a whitelist change, a key registered
+    or revoked, committed by any process), so the checks see what they would without the
+    cache. Enterprises themselves never change once registered; unknown ones are not kept
+    (a registration is seen at once). At most ``size`` of each are kept (then all are
+    forgotten)."""
+
+    def __init__(self, size: int = 10_000, today: Callable[[], str] = today_in_china) -> None:
+        self.size = size
+        self._today = today
+        self._version: tuple[str, tuple[int, int, int]] | None = None
+        self._enterprises: dict[str, Enterprise] = {}
+        self._keys: dict[str, list[EnterpriseKey]] = {}
+
+    def refresh(self, store: Store) -> None:
+        """Forget what is kept if the registry or the day changed since the last refresh."""
+        version = (self._today(), store.registry_version())
+        if version != self._version:
+            self._enterprises.clear()
+            self._keys.clear()
+            self._version = version
+
+    def enterprise(self, store: Store, enterprise_id: str) -> Enterprise | None:
+        """As ``store.enterprise(enterprise_id)``."""
+        found = self._enterprises.get(enterprise_id)
+        if found is None:
+            found = store.enterprise(enterprise_id)
+            if found is not None:
+                if len(self._enterprises) >= self.size:
+                    self._enterprises.clear()
+                self._enterprises[enterprise_id] = found
+        return found
+
+    def keys_of(self, store: Store, enterprise_id: str) -> list[EnterpriseKey]:
+        """As ``store.keys_of(enterprise_id)``."""
+        found = self._keys.get(enterprise_id)
+        if found is None:
+            found = store.keys_of(enterprise_id)
+            if len(self._keys) >= self.size:
+                self._keys.clear()
+            self._keys[enterprise_id] = found
+        return found
 
 
 def whitelisted_on(history: list[WhitelistChange], day: date) -> bool:

@@ -14,7 +14,7 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from battrace.domain.entities import EnterpriseKey
 from battrace.domain.quantities import utc_now
@@ -31,6 +31,9 @@ from battrace.ledger.submission import (
 from battrace.store.base import Store
 from battrace.store.rows import Submission, db_time
 from battrace.store.writes import WriteTransaction
+
+if TYPE_CHECKING:
+    from battrace.services.enterprises import RegistryCache
 
 
 def register_key(
@@ -134,8 +137,15 @@ class SignatureCheck:
     """Checks one batch: a signed one against its key, an unsigned one against the rule that
     enterprises with keys must sign. Used by ``report_events`` inside its transaction."""
 
-    def __init__(self, store: Store, signed: SignedSubmission | None, received_at: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        signed: SignedSubmission | None,
+        received_at: str,
+        registry: RegistryCache | None = None,
+    ) -> None:
         self._store = store
+        self._registry = registry
         self._signed = signed
         self._received_at = received_at
         self._digest = SubmissionDigest()
@@ -166,9 +176,12 @@ class SignatureCheck:
         """Account for one submitted event; returns its canonical text if the batch is signed."""
         if self._key is None:
             if actor not in self._must_sign:
-                self._must_sign[actor] = any(
-                    k.valid_at(self._received_at) for k in self._store.keys_of(actor)
+                keys = (
+                    self._registry.keys_of(self._store, actor)
+                    if self._registry is not None
+                    else self._store.keys_of(actor)
                 )
+                self._must_sign[actor] = any(k.valid_at(self._received_at) for k in keys)
             if self._must_sign[actor]:
                 raise _refuse(
                     "signature_required",

@@ -44,6 +44,7 @@ from battrace.domain.lifecycle import apply_event
 from battrace.domain.quantities import to_aware_datetime, utc_now
 from battrace.errors import BatchError, BattraceError, ConflictError, NotFoundError, RuleViolation
 from battrace.errors import ValidationError as FieldError
+from battrace.services.enterprises import RegistryCache
 from battrace.services.keys import SignatureCheck, SignedSubmission
 from battrace.services.log import CheckpointPolicy, LogAppender
 from battrace.store.base import Store
@@ -102,9 +103,12 @@ class ReportResult:
 class _BatchContext:
     """Batteries and enterprises as of the event being checked, for the state machine."""
 
-    def __init__(self, tx: WriteTransaction, store: Store) -> None:
+    def __init__(
+        self, tx: WriteTransaction, store: Store, registry: RegistryCache | None = None
+    ) -> None:
         self._tx = tx
         self._store = store
+        self._registry = registry
         self.batteries: dict[str, BatteryState] = {}
         self.absent: set[str] = set()  # codes known not to be registered yet
         self._enterprises: dict[str, Enterprise | None] = {}
@@ -138,7 +142,11 @@ class _BatchContext:
 
     def enterprise(self, enterprise_id: str) -> Enterprise | None:
         if enterprise_id not in self._enterprises:
-            self._enterprises[enterprise_id] = self._store.enterprise(enterprise_id)
+            self._enterprises[enterprise_id] = (
+                self._registry.enterprise(self._store, enterprise_id)
+                if self._registry is not None
+                else self._store.enterprise(enterprise_id)
+            )
         return self._enterprises[enterprise_id]
 
 
@@ -246,6 +254,7 @@ def report_events(
     log_policy: CheckpointPolicy | None = None,
     log_key_file: str | None = None,
     signed: SignedSubmission | None = None,
+    registry: RegistryCache | None = None,
 ) -> ReportResult:
     """Accept a batch of events all or nothing, in one transaction.
 
@@ -262,8 +271,11 @@ def report_events(
     ``signed`` carries an enterprise's signature over the batch (every event must then be its
     own and a JSON object as sent); without it, a batch naming an enterprise that has signing
     keys is refused. A bad signature raises ``SignatureError`` and nothing is written.
+
+    ``registry`` (refreshed by the caller in this transaction) answers the enterprises and
+    their keys from what an earlier batch read (the API's group-commit writer).
     """
-    check = SignatureCheck(store, signed, db_time(now()))
+    check = SignatureCheck(store, signed, db_time(now()), registry)
     if log:
         appender = LogAppender(
             store, policy=log_policy or CheckpointPolicy(), key_file=log_key_file, now=now
@@ -275,7 +287,7 @@ def report_events(
     try:
         with store.write() as tx, _paused_gc() as sweep:
             check.begin(tx)
-            batch = _Batch(store, tx, now, trust_reported_at, sinks, check)
+            batch = _Batch(store, tx, now, trust_reported_at, sinks, check, registry)
             start_id = batch.next_id
             for number, chunk in enumerate(_chunks(items, chunk_size), start=1):
                 written, changed = batch.accept_chunk(chunk)
@@ -319,6 +331,7 @@ class _Batch:
         trust_reported_at: bool,
         sinks: Sequence[EventSink],
         check: SignatureCheck,
+        registry: RegistryCache | None = None,
     ) -> None:
         self.store = store
         self.check = check
@@ -329,7 +342,7 @@ class _Batch:
         self.battery_sinks = [
             cast(BatterySink, s) for s in sinks if callable(getattr(s, "on_batteries", None))
         ]
-        self.ctx = _BatchContext(tx, store)
+        self.ctx = _BatchContext(tx, store, registry)
         self.next_id = tx.next_event_id()
         # the item refused for a state, custody or identity rule, to record after rollback
         self.refused: tuple[SourceItem, EventIn] | None = None

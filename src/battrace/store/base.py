@@ -482,6 +482,18 @@ class Store(abc.ABC):
         )
         return token_from_row(rows[0]) if rows else None
 
+    def registry_version(self) -> tuple[int, int, int]:
+        """What changes when an enterprise's whitelist status or signing keys may have:
+        (last whitelist change, keys registered, keys revoked). Whitelist changes and keys
+        are only ever added, and a key is revoked once."""
+        rows = self._connection().query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM whitelist_changes),"
+            " (SELECT COUNT(*) FROM enterprise_keys),"
+            " (SELECT COUNT(revoked_at) FROM enterprise_keys)"
+        )
+        last, keys, revoked = rows[0]
+        return int(last), int(keys), int(revoked)
+
     def revoked_token_count(self) -> int:
         """How many tokens were ever revoked."""
         rows = self._connection().query(
