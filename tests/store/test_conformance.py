@@ -111,6 +111,28 @@ def test_a_makers_batteries_are_the_codes_of_its_manufacturer_code(world: Store,
     assert world.list_batteries(BatteryFilter(maker=makers[1].credit_code, holder=holder)) == []
 
 
+def test_the_registry_version_moves_with_whitelist_changes_and_keys(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from battrace.ledger.submission import generate_key
+    from battrace.services.enterprises import change_whitelist
+    from battrace.services.keys import register_key, revoke_key
+
+    dealer = firms["dealer"].credit_code
+    seen = [world.registry_version()]
+    register_demo_firm(  # a new enterprise changes no kept one: the version stays
+        world, DemoFirm(generate_credit_code("350100", 7777), "New", ("repairer",), "350100")
+    )
+    assert world.registry_version() == seen[-1]
+    change_whitelist(world, dealer, listed=True, effective_date=date(2020, 1, 1))
+    seen.append(world.registry_version())
+    key = register_key(world, dealer, generate_key()[1])
+    seen.append(world.registry_version())
+    revoke_key(world, key.key_id)
+    seen.append(world.registry_version())
+    assert len(set(seen)) == 4
+
+
 def test_reopen_keeps_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from battrace.services.demo import register_demo_firms
 
