@@ -142,10 +142,10 @@ class SignatureCheck:
         store: Store,
         signed: SignedSubmission | None,
         received_at: str,
-        registry: RegistryCache | None = None,
+        registry: RegistryCache,
     ) -> None:
         self._store = store
-        self._registry = registry
+        self._registry = registry  # the enterprises' keys, as read in this transaction
         self._signed = signed
         self._received_at = received_at
         self._digest = SubmissionDigest()
@@ -176,11 +176,7 @@ class SignatureCheck:
         """Account for one submitted event; returns its canonical text if the batch is signed."""
         if self._key is None:
             if actor not in self._must_sign:
-                keys = (
-                    self._registry.keys_of(self._store, actor)
-                    if self._registry is not None
-                    else self._store.keys_of(actor)
-                )
+                keys = self._registry.keys_of(self._store, actor)
                 self._must_sign[actor] = any(k.valid_at(self._received_at) for k in keys)
             if self._must_sign[actor]:
                 raise _refuse(

@@ -103,15 +103,12 @@ class ReportResult:
 class _BatchContext:
     """Batteries and enterprises as of the event being checked, for the state machine."""
 
-    def __init__(
-        self, tx: WriteTransaction, store: Store, registry: RegistryCache | None = None
-    ) -> None:
+    def __init__(self, tx: WriteTransaction, store: Store, registry: RegistryCache) -> None:
         self._tx = tx
         self._store = store
         self._registry = registry
         self.batteries: dict[str, BatteryState] = {}
         self.absent: set[str] = set()  # codes known not to be registered yet
-        self._enterprises: dict[str, Enterprise | None] = {}
 
     def preload(self, codes: Iterable[str]) -> None:
         wanted = [c for c in dict.fromkeys(codes) if c not in self.batteries]
@@ -141,13 +138,7 @@ class _BatchContext:
         self.absent.clear()
 
     def enterprise(self, enterprise_id: str) -> Enterprise | None:
-        if enterprise_id not in self._enterprises:
-            self._enterprises[enterprise_id] = (
-                self._registry.enterprise(self._store, enterprise_id)
-                if self._registry is not None
-                else self._store.enterprise(enterprise_id)
-            )
-        return self._enterprises[enterprise_id]
+        return self._registry.enterprise(self._store, enterprise_id)
 
 
 def _chunks(items: Iterable[SourceItem], size: int) -> Iterator[list[tuple[int, SourceItem]]]:
@@ -272,9 +263,11 @@ def report_events(
     own and a JSON object as sent); without it, a batch naming an enterprise that has signing
     keys is refused. A bad signature raises ``SignatureError`` and nothing is written.
 
-    ``registry`` (refreshed by the caller in this transaction) answers the enterprises and
-    their keys from what an earlier batch read (the API's group-commit writer).
+    The enterprises and their keys are read once per batch; ``registry`` (refreshed by the
+    caller in this transaction) keeps them from one batch to the next (the API's
+    group-commit writer).
     """
+    registry = registry if registry is not None else RegistryCache()  # for this batch only
     check = SignatureCheck(store, signed, db_time(now()), registry)
     if log:
         appender = LogAppender(
@@ -331,7 +324,7 @@ class _Batch:
         trust_reported_at: bool,
         sinks: Sequence[EventSink],
         check: SignatureCheck,
-        registry: RegistryCache | None = None,
+        registry: RegistryCache,
     ) -> None:
         self.store = store
         self.check = check
