@@ -27,7 +27,7 @@ full spec) followed by its `shipped` events, which need nothing from other enter
 - Start: before those, the paced run for the first seconds of a fresh server on such a
   store, from its first ``/health`` answer (its workers' start-up, the national figures).
 
-    python -m benchmarks.bench_api [--events 700000] [--batch 5000] [--clients 50]
+    python -m benchmarks.bench_api [--events 1000000] [--batch 5000] [--clients 50]
         [--seconds 15] [--think 100]
 """
 
@@ -345,7 +345,7 @@ def run(events: int, size: int, clients: int, seconds: int, think: int) -> dict[
         bodies = Path(tmp) / "singles.tsv"
         write_bodies(bodies, singles, tokens)
         pristine = Path(tmp) / "pristine.db"  # for the side-by-side servers
-        warm = len(singles) // 5  # the last events warm them (never measured)
+        warm = len(singles) // 10  # the last events warm them (never measured)
         copy_synced(db, pristine)
         port = free_port()
         server = serve(db, port, {"BATTRACE_API_MAX_BATCH_ITEMS": "10000"})
@@ -413,7 +413,7 @@ def _produced(path: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=700_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")

@@ -34,7 +34,7 @@ def steps(quick: bool) -> list[list[str]]:
             ["bench_import", "--events", "50000", "--repeat", "3"],
             ["bench_scale", "--events", "200000", "--queries", "1000"],
             ["bench_log", "--events", "150000", "--leaves", "50000", "--proofs", "500"],
-            ["bench_api", "--events", "150000", "--batch", "2000", "--seconds", "5"],
+            ["bench_api", "--events", "300000", "--batch", "2000", "--seconds", "5"],
             [
                 "bench_supervision",
                 "--batteries",
@@ -52,7 +52,7 @@ def steps(quick: bool) -> list[list[str]]:
         ["bench_import", "--events", "400000", "--repeat", "3"],
         ["bench_scale", "--events", str(FULL_EVENTS), "--keep", str(WORK)],
         ["bench_log", "--db", str(WORK / f"scale-{FULL_EVENTS}.db"), "--proofs", "2000"],
-        ["bench_api", "--events", "700000"],
+        ["bench_api", "--events", "1000000"],
         # about ten million events; the store (with its labels) is made once and kept
         ["bench_supervision", "--batteries", "1800000", "--incremental", "20000"],
         ["bench_web", "--batteries", "40000"],

@@ -105,3 +105,11 @@ def test_api_benchmark_reads_wrk_and_refuses_failed_runs(tmp_path: Path) -> None
     bodies = tmp_path / "bodies.tsv"
     bench_api.write_bodies(bodies, [{"actor": "A", "n": 1}, {"actor": "B"}], {"A": "t1", "B": "t2"})
     assert bodies.read_bytes() == b't1\t{"actor":"A","n":1}\nt2\t{"actor":"B"}\n'
+
+
+def test_machine_line_names_the_cpu_and_disk_references(tmp_path: Path) -> None:
+    assert common.sync_reference_ms(tmp_path) > 0
+    assert list(tmp_path.iterdir()) == []  # its scratch file is gone
+    line = common.machine()
+    assert "CPU reference loop" in line
+    assert "disk sync" in line
