@@ -4,6 +4,7 @@ both engines (the ``store`` and ``world`` fixtures)."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from battrace.errors import BatchError
 from battrace.services.reporting import SourceItem, report_event, report_events
 from battrace.store import BatteryFilter, Store
 from battrace.store.rows import IdempotentAnswer
-from tests.builders import code, event, produced
+from tests.builders import code, event, produced, vin
 
 
 def test_tokens_round_trip(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
@@ -104,3 +105,45 @@ def test_party_filter(world: Store, firms) -> None:  # type: ignore[no-untyped-d
     assert party(maker.credit_code) == [code(n=1), code(n=2)]
     assert party(vm.credit_code) == [code(n=2)]
     assert party(other.credit_code) == []
+
+
+def test_party_pages_and_filters(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker, vm = firms["battery_maker"], firms["vehicle_maker"]
+    codes = [code(n=i) for i in range(1, 8)]
+    report_event(world, produced(maker, codes))
+    report_event(world, event("shipped", maker, codes[1::2], counterparty=vm))  # 2, 4, 6
+    report_event(world, event("received", vm, codes[1:4:2], counterparty=maker))  # 2, 4
+
+    def page(name: str, **f: Any) -> list[str]:
+        return [b.code for b in world.list_batteries(BatteryFilter(party=name, **f))]
+
+    assert page(vm.credit_code) == codes[1::2]
+    assert page(vm.credit_code, limit=2) == codes[1:4:2]
+    assert page(vm.credit_code, after=codes[3]) == [codes[5]]
+    assert page(vm.credit_code, holder=vm.credit_code) == codes[1:4:2]
+    assert page(maker.credit_code, after=codes[0], limit=3) == codes[1:4]
+    # 6 is on its way to the vehicle maker: still the battery maker's, in stock
+    in_stock = [codes[i] for i in (0, 2, 4, 5, 6)]
+    assert page(maker.credit_code, state="in_stock", holder=maker.credit_code) == in_stock
+    assert page(maker.credit_code, maker=vm.credit_code) == []  # not a maker
+
+
+def test_party_lists_a_pack_it_holds_through_a_replacement(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    # a pack put into a vehicle takes the holder of the pack it replaces, who reported none
+    # of the new pack's events: still its battery
+    maker, vm, repairer = firms["battery_maker"], firms["vehicle_maker"], firms["repairer"]
+    old, new = code(n=1), code(n=2)
+    report_event(world, produced(maker, [old, new]))
+    report_event(world, event("shipped", maker, [old], counterparty=vm))
+    report_event(world, event("received", vm, [old], counterparty=maker))
+    report_event(world, event("installed", vm, [old], vin=vin(), certificate_date="2024-04-01"))
+    report_event(world, event("shipped", maker, [new], counterparty=repairer))
+    report_event(world, event("received", repairer, [new], counterparty=maker))
+    report_event(world, event("replaced", repairer, [old], vin=vin(), new=new))
+    held = world.battery(new)
+    assert held is not None and held.holder == vm.credit_code
+    listed = [b.code for b in world.list_batteries(BatteryFilter(party=vm.credit_code))]
+    assert listed == [old, new]
+    assert [b.code for b in world.list_batteries(BatteryFilter(party=vm.credit_code, limit=1))] == [
+        old
+    ]

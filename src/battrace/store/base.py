@@ -388,12 +388,37 @@ class Store(abc.ABC):
         return int(self._connection().query(f"SELECT COUNT(*) FROM {table}")[0][0])
 
     def list_batteries(self, f: BatteryFilter) -> list[BatteryState]:
+        columns = ", ".join("b." + c.strip() for c in BATTERY_COLUMNS.split(","))
+        if f.party is None:
+            where, params = self._battery_conditions(f, "b.code")
+            return self._battery_page(f"SELECT {columns} FROM batteries b", where, params, f)
+        # the batteries of the events it was party to (battery_parties, schema migration 7: in
+        # code order per enterprise), and those it holds without one (a pack swapped in keeps
+        # the holder of the pack it replaces): two ranges of an index, merged in code order
+        where, params = self._battery_conditions(f, "p.code")
+        parties = self._battery_page(
+            f"SELECT {columns} FROM battery_parties p JOIN batteries b ON b.code = p.code",
+            ["p.party = ?", *where],
+            [f.party, *params],
+            f,
+            order="p.code",
+        )
+        where, params = self._battery_conditions(f, "b.code")
+        held = self._battery_page(
+            f"SELECT {columns} FROM batteries b", ["b.holder = ?", *where], [f.party, *params], f
+        )
+        merged = {b.code: b for b in (*parties, *held)}
+        return [merged[code] for code in sorted(merged)[: f.limit]]
+
+    def _battery_conditions(self, f: BatteryFilter, code: str) -> tuple[list[str], list[Any]]:
+        """The filters of ``f`` but its party, ``code`` naming the column to range over (the
+        one whose index gives the order)."""
         where: list[str] = []
         params: list[Any] = []
         for column, value in (
-            ("holder", f.holder),
-            ("state", f.state),
-            ("province", f.province),
+            ("b.holder", f.holder),
+            ("b.state", f.state),
+            ("b.province", f.province),
         ):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -404,33 +429,34 @@ class Store(abc.ABC):
             maker = self.enterprise(f.maker)
             prefix = maker.manufacturer_code if maker is not None else None
             if prefix is None:
-                return []  # not a maker: it registered no battery
-            where.append("code >= ?")
-            params.append(prefix)
-            following = next_code_prefix(prefix)
-            if following is not None:
-                where.append("code < ?")
-                params.append(following)
-            where.append("maker = ?")
-            params.append(f.maker)
-        if f.party is not None:
-            # walks batteries in code order and stops at the page's end; the event check is
-            # a primary-key range of event_batteries per battery
-            where.append(
-                "(maker = ? OR holder = ? OR pending_to = ? OR EXISTS (SELECT 1 FROM"
-                " event_batteries l JOIN events e ON e.id = l.event_id WHERE l.code ="
-                " batteries.code AND (e.actor = ? OR e.counterparty = ?)))"
-            )
-            params.extend([f.party] * 5)
+                where.append("1 = 0")  # not a maker: it registered no battery
+            else:
+                where.append(f"{code} >= ?")
+                params.append(prefix)
+                following = next_code_prefix(prefix)
+                if following is not None:
+                    where.append(f"{code} < ?")
+                    params.append(following)
+                where.append("b.maker = ?")
+                params.append(f.maker)
         if f.after is not None:
-            where.append("code > ?")
+            where.append(f"{code} > ?")
             params.append(f.after)
-        sql = f"SELECT {BATTERY_COLUMNS} FROM batteries"
+        return where, params
+
+    def _battery_page(
+        self,
+        select: str,
+        where: list[str],
+        params: list[Any],
+        f: BatteryFilter,
+        order: str = "b.code",
+    ) -> list[BatteryState]:
+        sql = select
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY code LIMIT ?"
-        params.append(f.limit)
-        return [battery_from_row(r) for r in self._connection().query(sql, params)]
+        sql += f" ORDER BY {order} LIMIT ?"
+        return [battery_from_row(r) for r in self._connection().query(sql, [*params, f.limit])]
 
     def pending_shipments(self, receiver: str) -> list[tuple[BatteryState, EventRow]]:
         rows = self._connection().query(

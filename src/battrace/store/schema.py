@@ -211,6 +211,22 @@ MIGRATIONS: list[list[str]] = [
         # this index cost every registration a write to a random page and served nothing else
         "DROP INDEX IF EXISTS batteries_maker",
     ],
+    [
+        # the enterprises party to each battery (actor or counterparty of one of its events),
+        # in code order per enterprise: an enterprise's list of batteries is a range of this
+        # key instead of a walk of every battery testing its events (Store.list_batteries;
+        # 0.9 s a page for a small firm on a store of 190,000 batteries, growing with it)
+        """CREATE TABLE battery_parties (
+            party TEXT NOT NULL,
+            code TEXT NOT NULL,
+            PRIMARY KEY (party, code)
+        ){without_rowid}""",
+        """INSERT INTO battery_parties (party, code)
+            SELECT e.actor, l.code FROM event_batteries l JOIN events e ON e.id = l.event_id
+            UNION
+            SELECT e.counterparty, l.code FROM event_batteries l JOIN events e
+                ON e.id = l.event_id WHERE e.counterparty IS NOT NULL""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

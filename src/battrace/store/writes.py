@@ -76,6 +76,10 @@ class WriteTransaction:
             [e.db_values() for e in events],
         )
         self._conn.executemany("INSERT INTO event_batteries (code, event_id) VALUES (?, ?)", links)
+        self._conn.executemany(
+            "INSERT INTO battery_parties (party, code) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            party_pairs(events, links),
+        )
 
     def save_batteries(self, batteries: Iterable[BatteryState]) -> None:
         new: list[Row] = []
@@ -408,3 +412,19 @@ def read_leaves(conn: Connection, first: int, last: int) -> list[bytes]:
         "SELECT leaf FROM events WHERE id BETWEEN ? AND ? ORDER BY id", (first + 1, last + 1)
     )
     return [bytes(r[0]) for r in rows if r[0] is not None]
+
+
+def party_pairs(
+    events: Sequence[EventRow], links: Sequence[tuple[str, int]]
+) -> list[tuple[str, str]]:
+    """The ``(enterprise, battery code)`` pairs ``events`` make (each event's actor and
+    counterparty with every battery it touches, ``links`` being ``(code, event id)``), once
+    each and in key order (the inserts then walk the index forwards)."""
+    parties = {e.id: (e.actor, e.counterparty) for e in events}
+    pairs: set[tuple[str, str]] = set()
+    for code, event_id in links:
+        actor, counterparty = parties[event_id]
+        pairs.add((actor, code))
+        if counterparty is not None:
+            pairs.add((counterparty, code))
+    return sorted(pairs)
