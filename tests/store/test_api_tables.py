@@ -141,7 +141,8 @@ def test_party_lists_a_pack_it_holds_through_a_replacement(world: Store, firms) 
     report_event(world, event("received", repairer, [new], counterparty=maker))
     report_event(world, event("replaced", repairer, [old], vin=vin(), new=new))
     held = world.battery(new)
-    assert held is not None and held.holder == vm.credit_code
+    assert held is not None
+    assert held.holder == vm.credit_code
     listed = [b.code for b in world.list_batteries(BatteryFilter(party=vm.credit_code))]
     assert listed == [old, new]
     assert [b.code for b in world.list_batteries(BatteryFilter(party=vm.credit_code, limit=1))] == [
