@@ -99,6 +99,13 @@ def test_capture_needs_an_enterprise(api: Api) -> None:
     assert answer.json()["error"]["code"] == "unauthenticated"
 
 
+def test_a_query_needs_an_enterprise(api: Api) -> None:
+    answer = api.client.get("/epcis/events")
+    assert answer.status_code == 401
+    assert answer.json()["error"]["field"] == "Authorization"
+    assert api.client.get("/epcis/events", headers=api.auth("recycler")).status_code == 200
+
+
 def test_capture_is_refused_for_another_enterprise(api: Api) -> None:
     answer = api.client.post(
         "/epcis/capture", content=_json(_maker_document()), headers=api.auth("recycler")

@@ -13,7 +13,8 @@ from battrace.errors import BatchError
 from battrace.services.reporting import SourceItem, report_event, report_events
 from battrace.store import BatteryFilter, Store
 from battrace.store.rows import IdempotentAnswer
-from tests.builders import code, event, produced, vin
+from tests.builders import LFP_CELL, LFP_MODULE, code, event, produced, vin
+from tests.epcis.stories import every_type_story
 
 
 def test_tokens_round_trip(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
@@ -148,3 +149,34 @@ def test_party_lists_a_pack_it_holds_through_a_replacement(world: Store, firms) 
     assert [b.code for b in world.list_batteries(BatteryFilter(party=vm.credit_code, limit=1))] == [
         old
     ]
+
+
+def test_readable_batteries_follow_assembly_and_stop_at_the_cap(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    maker, vm = firms["battery_maker"], firms["vehicle_maker"]
+    cells = [code(level="cell", n=i) for i in (1, 2)]
+    module, pack = code(level="module", n=1), code(n=1)
+    report_event(world, produced(maker, cells, LFP_CELL))
+    report_event(world, produced(maker, [module], LFP_MODULE, children=cells))
+    report_event(world, produced(maker, [pack], children=[module]))
+    report_event(world, event("shipped", maker, [pack], counterparty=vm))
+    report_event(world, event("received", vm, [pack], counterparty=maker))
+    # the vehicle maker was party to the pack's events only; it holds the module and the
+    # cells through it
+    assert world.readable_batteries(vm.credit_code, 10) == sorted([pack, module, *cells])
+    assert world.readable_batteries(vm.credit_code, 3) is None
+    assert world.readable_batteries(firms["recycler"].credit_code, 10) == []
+    recycler = firms["recycler"].credit_code
+    ids = world.reader_event_ids([module, pack], recycler, 0, 10)
+    # the module's making, the pack's (which names it), shipped, received
+    assert ids == [2, 3, 4, 5]
+    assert world.reader_event_ids([module, pack], recycler, 2, 2) == [3, 4]
+    assert world.reader_event_ids([], recycler, 0, 10) == []
+
+
+def test_reader_event_ids_find_events_without_batteries(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+    for item in every_type_story(firms):
+        report_event(world, item)
+    (batteryless,) = [e for e in world.iter_events() if not e.batteries]
+    assert world.reader_event_ids([], batteryless.actor, 0, 100) == [batteryless.id]
+    assert world.reader_event_ids([], batteryless.actor, batteryless.id, 100) == []
+    assert world.reader_event_ids([], firms["recycler"].credit_code, 0, 100) == []

@@ -46,6 +46,12 @@ class Principal:
     def can_read_event(self, row: EventRow) -> bool:
         return may_read_event(self.store, self.caller, row)
 
+    @property
+    def reader(self) -> str | None:
+        """The enterprise whose batteries bound what it may read: any caller but a regulator
+        (who reads by province) and nobody (who reads no event)."""
+        return None if self.caller.is_regulator else self.caller.id
+
 
 def get_principal(
     caller: Annotated[Caller, Depends(current_caller)],

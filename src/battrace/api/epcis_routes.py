@@ -78,7 +78,15 @@ def query_epcis_events(request: Request, store: StoreDep, principal: PrincipalDe
     params: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
         params.setdefault(name, []).append(value)
-    document = query_events(store, params, visible=principal.can_read_event)
+    if principal.enterprise_id is None:  # anonymous callers read no event
+        raise Unauthenticated(
+            "Authorization: an enterprise's token is needed to query events",
+            field="Authorization",
+            rule="required",
+        )
+    document = query_events(
+        store, params, visible=principal.can_read_event, reader=principal.reader
+    )
     headers: dict[str, str] = {}
     token = next_page_token(document)
     if token is not None:

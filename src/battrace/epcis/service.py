@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from battrace.codes import validate_credit_code
 from battrace.domain.events import parse_event
@@ -114,7 +114,16 @@ def capture_document(
     return {"captured": result.accepted, "eventIDs": [event_uri(i) for i in ids]}
 
 
-def _candidates(store: Store, query: EventQuery) -> Iterator[EventRow]:
+#: events a page examines at most (read and checked against ``visible`` and the query); a
+#: page that reaches it ends there, with fewer events than asked and the token to go on from
+#: (a query that matches little would otherwise read the whole store in one request)
+SCAN_EVENTS: Final = 10_000
+#: batteries a reader's events are found through at most (:func:`_candidates`); a reader
+#: with more is served by the scan (its events are then dense among all events)
+READER_BATTERIES: Final = 5_000
+
+
+def _candidates(store: Store, query: EventQuery, reader: str | None) -> Iterator[EventRow]:
     """Events that may match, in id order, after the page token's event."""
     after = query.after_id
     if query.event_ids is not None:
@@ -133,7 +142,18 @@ def _candidates(store: Store, query: EventQuery) -> Iterator[EventRow]:
             yield rows[event_id]
         return
     chunk = min(max(query.per_page * 4, _SCAN_CHUNK_MIN), _SCAN_CHUNK_MAX)
-    yield from store.iter_events(after_id=after, chunk=chunk)
+    codes = store.readable_batteries(reader, READER_BATTERIES) if reader is not None else None
+    if reader is None or codes is None:
+        yield from store.iter_events(after_id=after, chunk=chunk)
+        return
+    # the events of the batteries the reader may read, and those it is party to that touch
+    # no battery: a superset of what it may read
+    while ids := store.reader_event_ids(codes, reader, after, chunk):
+        for event_id in ids:
+            row = store.event(event_id)
+            if row is not None:
+                yield row
+        after = ids[-1]
 
 
 def query_events(
@@ -141,38 +161,51 @@ def query_events(
     params: Mapping[str, str | list[str]],
     *,
     visible: Callable[[EventRow], bool] | None = None,
+    reader: str | None = None,
     limit: int = DEFAULT_PER_PAGE,
     max_per_page: int = MAX_PER_PAGE,
+    scan: int = SCAN_EVENTS,
     now: Callable[[], datetime] = utc_now,
 ) -> dict[str, Any]:
     """Answer EPCIS query parameters with one page of an EPCISQueryDocument.
 
     ``params`` maps parameter names to a value or a list of values (a query string).
     ``visible`` says whether the caller may see a stored event (default: every event).
+    ``reader``, an enterprise that may read only the events of batteries it is party to,
+    holds, or holds the outer unit of (not a regulator; ``visible`` says so for it), lets
+    the query look through those batteries' events instead of every event.
     ``limit`` is the page size when ``perPage`` is not given; ``perPage`` may ask up to
     ``max_per_page``. Events come in the order battrace accepted them; when more remain,
     ``queryResults`` carries ``battrace:nextPageToken`` to pass as ``nextPageToken``.
+    A page examines ``scan`` events at most: one that reaches it holds fewer events than
+    asked (maybe none) and a token to go on from.
 
     Raises ``QueryParameterError`` (HTTP 400) naming an unknown or badly valued parameter.
-    Without a MATCH_ or EQ_eventID parameter the events are scanned from the page token on,
-    so a filter that matches little may read much of the store.
+    Without a MATCH_ or EQ_eventID parameter or a ``reader``, the events are scanned from
+    the page token on.
     """
     query = parse_query(params, default_per_page=limit, max_per_page=max_per_page)
     found: list[dict[str, Any]] = []
-    last_id = 0
-    more = False
-    for row in _candidates(store, query):
+    token: str | None = None
+    examined = 0
+    last_id = query.after_id
+    for row in _candidates(store, query, reader):
+        if examined == scan:  # the rows up to the last examined one are answered
+            token = encode_page_token(last_id)
+            break
+        examined += 1
         if visible is not None and not visible(row):
+            last_id = row.id
             continue
         epcis = event_to_epcis(stored_event(row))
         if not query.matches(epcis):
+            last_id = row.id
             continue
-        if len(found) == query.per_page:
-            more = True
+        if len(found) == query.per_page:  # another event matches: the next page starts here
+            token = encode_page_token(last_id)
             break
         found.append(epcis)
         last_id = row.id
-    token = encode_page_token(last_id) if more else None
     return query_document(found, created=now(), next_page_token=token)
 
 

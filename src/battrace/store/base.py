@@ -458,6 +458,52 @@ class Store(abc.ABC):
         sql += f" ORDER BY {order} LIMIT ?"
         return [battery_from_row(r) for r in self._connection().query(sql, [*params, f.limit])]
 
+    def readable_batteries(self, party: str, cap: int) -> list[str] | None:
+        """The codes of the batteries enterprise ``party`` may read (party to one of their
+        events, their holder, or the holder of a unit they are assembled into, at any depth),
+        in no order; None when there are more than ``cap`` (the caller then scans)."""
+        conn = self._connection()
+        found = {
+            r[0]
+            for r in conn.query(
+                "SELECT code FROM battery_parties WHERE party = ? LIMIT ?", (party, cap + 1)
+            )
+        }
+        frontier = [
+            r[0]
+            for r in conn.query(
+                "SELECT code FROM batteries WHERE holder = ? LIMIT ?", (party, cap + 1)
+            )
+        ]
+        while frontier and len(found) <= cap:
+            found.update(frontier)
+            # assembled units have no holder of their own: their outer unit's is theirs
+            clause, params = conn.codes_clause("parent", frontier)
+            frontier = [
+                r[0]
+                for r in conn.query(
+                    f"SELECT code FROM batteries WHERE {clause} LIMIT ?", [*params, cap + 1]
+                )
+                if r[0] not in found
+            ]
+        return sorted(found) if len(found) <= cap else None
+
+    def reader_event_ids(
+        self, codes: Sequence[str], party: str, after_id: int, limit: int
+    ) -> list[int]:
+        """The ids after ``after_id`` of the events that touch any of ``codes`` or that
+        ``party`` reported or received without a battery, ascending, ``limit`` at most."""
+        conn = self._connection()
+        clause, params = conn.codes_clause("code", codes or [""])
+        rows = conn.query(
+            f"SELECT event_id FROM event_batteries WHERE {clause} AND event_id > ?"
+            " UNION SELECT id FROM events WHERE batteries = '[]' AND actor = ? AND id > ?"
+            " UNION SELECT id FROM events WHERE batteries = '[]' AND counterparty = ?"
+            " AND id > ? ORDER BY 1 LIMIT ?",
+            [*params, after_id, party, after_id, party, after_id, limit],
+        )
+        return [int(r[0]) for r in rows]
+
     def pending_shipments(self, receiver: str) -> list[tuple[BatteryState, EventRow]]:
         rows = self._connection().query(
             f"SELECT {', '.join('b.' + c.strip() for c in BATTERY_COLUMNS.split(','))},"

@@ -226,6 +226,11 @@ MIGRATIONS: list[list[str]] = [
             UNION
             SELECT e.counterparty, l.code FROM event_batteries l JOIN events e
                 ON e.id = l.event_id WHERE e.counterparty IS NOT NULL""",
+        # the few events that touch no battery (a vehicle scrapped without its pack): its
+        # parties' EPCIS queries find them here, the rest through battery_parties
+        "CREATE INDEX events_batteryless_actor ON events (actor) WHERE batteries = '[]'",
+        """CREATE INDEX events_batteryless_counterparty ON events (counterparty)
+            WHERE batteries = '[]'""",
     ],
 ]
 
