@@ -47,6 +47,7 @@ def steps(quick: bool) -> list[list[str]]:
                 "1",
             ],
             ["bench_web", "--batteries", "5000", "--repeat", "10"],
+            ["bench_reads", "--events", "100000", "--scan-seconds", "10"],
         ]
     return [
         ["bench_import", "--events", "400000", "--repeat", "3"],
@@ -56,6 +57,7 @@ def steps(quick: bool) -> list[list[str]]:
         # about ten million events; the store (with its labels) is made once and kept
         ["bench_supervision", "--batteries", "1800000", "--incremental", "20000"],
         ["bench_web", "--batteries", "40000"],
+        ["bench_reads", "--events", "1000000"],
     ]
 
 

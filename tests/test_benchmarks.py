@@ -5,10 +5,19 @@ These check the scripts, not the figures: performance is measured by ``make benc
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
-from benchmarks import bench_api, bench_import, bench_log, bench_supervision, common, run
+from benchmarks import (
+    bench_api,
+    bench_import,
+    bench_log,
+    bench_reads,
+    bench_supervision,
+    common,
+    run,
+)
 
 
 @pytest.fixture
@@ -113,3 +122,17 @@ def test_machine_line_names_the_cpu_and_disk_references(tmp_path: Path) -> None:
     line = common.machine()
     assert "CPU reference loop" in line
     assert "disk sync" in line
+
+
+def test_reads_benchmark_compares_answers_with_the_scans(results: Path) -> None:
+    rows = bench_reads.run(3000, per_role=1, pages=2, scan_seconds=60)
+    firms = rows[:-1]
+    assert {r["role"] for r in firms} >= {"battery_maker", "dealer", "recycler"}
+    assert all(r["list_same"] for r in firms)
+    assert all(r["ev_same"] for r in firms)
+    assert any(r["events"] for r in firms)
+    text = bench_reads.report(
+        rows, argparse.Namespace(events=3000, per_role=1, pages=2, scan_seconds=60)
+    )
+    assert "| dealer |" in text
+    assert "**no**" not in text

@@ -108,9 +108,12 @@ def test_migration_fills_battery_parties_from_the_events_of_an_older_file(
     }
     with sqlite3.connect(path) as raw:
         raw.execute("DROP TABLE battery_parties")
+        raw.execute("DROP INDEX events_batteryless_actor")
+        raw.execute("DROP INDEX events_batteryless_counterparty")
         raw.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
     with open_store(path) as store:
         assert store.schema_version() == SCHEMA_VERSION
         listed = store.list_batteries(BatteryFilter(party=vm.credit_code))
     assert _pairs(path) == written
+    assert {"events_batteryless_actor", "events_batteryless_counterparty"} <= _indexes(path)
     assert [b.code for b in listed] == [code(n=2)]
