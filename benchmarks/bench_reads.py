@@ -37,7 +37,8 @@ from battrace.services.importing import import_items
 from battrace.services.reporting import SourceItem
 from battrace.store import BatteryFilter, Store, open_store
 from battrace.store.rows import BATTERY_COLUMNS, battery_from_row
-from benchmarks.common import WORK, machine, median, register_sim_firms, sim_file, write_section
+from benchmarks import common
+from benchmarks.common import machine, median, register_sim_firms, sim_file, write_section
 
 #: the list query `Store.list_batteries` ran for a party before battery_parties
 OLD_PARTY_LIST = (
@@ -51,10 +52,10 @@ OLD_PARTY_LIST = (
 def store_of(events: int) -> Path:
     """The simulated nation's store, imported once under the work directory."""
     path, _ = sim_file(events)
-    db = WORK / f"reads-{path.stem}.db"
+    db = common.WORK / f"reads-{path.stem}.db"
     ready = db.with_suffix(".ready")
     if not (ready.exists() and db.exists()):
-        for stale in WORK.glob(f"{db.name}*"):
+        for stale in common.WORK.glob(f"{db.name}*"):
             stale.unlink()
         with open_store(db) as store, path.open("rb") as f:
             register_sim_firms(store, path)
