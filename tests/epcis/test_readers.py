@@ -3,8 +3,6 @@ bounded number of events: the same answers as a scan of every event, in bounded 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,20 +10,17 @@ import pytest
 from battrace.domain.access import Caller
 from battrace.epcis.service import next_page_token, query_events
 from battrace.services.access import may_read_event
-from battrace.services.demo import DemoFirm, demo_events, demo_firms, register_demo_firms
+from battrace.services.demo import DemoFirm, demo_events, demo_firms
 from battrace.services.reporting import SourceItem, report_event, report_events
-from battrace.store import Store, open_store
+from battrace.store import Store
 from tests.epcis.stories import every_type_story
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(tmp_path / "x.db")
-    register_demo_firms(store)
-    try:
-        yield store
-    finally:
-        store.close()
+def world(sqlite_world: Store) -> Store:
+    """A SQLite store with the demo enterprises (the reader path is the store's SQL, tested on
+    both engines in tests/store)."""
+    return sqlite_world
 
 
 def _ids(
