@@ -166,17 +166,18 @@ def test_readable_batteries_follow_assembly_and_stop_at_the_cap(world: Store, fi
     assert world.readable_batteries(vm.credit_code, 3) is None
     assert world.readable_batteries(firms["recycler"].credit_code, 10) == []
     recycler = firms["recycler"].credit_code
-    ids = world.reader_event_ids([module, pack], recycler, 0, 10)
+    rows = world.reader_events([module, pack], recycler, 0, 10)
     # the module's making, the pack's (which names it), shipped, received
-    assert ids == [2, 3, 4, 5]
-    assert world.reader_event_ids([module, pack], recycler, 2, 2) == [3, 4]
-    assert world.reader_event_ids([], recycler, 0, 10) == []
+    assert [r.id for r in rows] == [2, 3, 4, 5]
+    assert rows[0] == world.event(2)
+    assert [r.id for r in world.reader_events([module, pack], recycler, 2, 2)] == [3, 4]
+    assert world.reader_events([], recycler, 0, 10) == []
 
 
-def test_reader_event_ids_find_events_without_batteries(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
+def test_reader_events_find_events_without_batteries(world: Store, firms) -> None:  # type: ignore[no-untyped-def]
     for item in every_type_story(firms):
         report_event(world, item)
     (batteryless,) = [e for e in world.iter_events() if not e.batteries]
-    assert world.reader_event_ids([], batteryless.actor, 0, 100) == [batteryless.id]
-    assert world.reader_event_ids([], batteryless.actor, batteryless.id, 100) == []
-    assert world.reader_event_ids([], firms["recycler"].credit_code, 0, 100) == []
+    assert world.reader_events([], batteryless.actor, 0, 100) == [batteryless]
+    assert world.reader_events([], batteryless.actor, batteryless.id, 100) == []
+    assert world.reader_events([], firms["recycler"].credit_code, 0, 100) == []

@@ -43,6 +43,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _enterprise(principal: Principal, action: str) -> str:
+    """The calling enterprise's id; 401 for an anonymous caller."""
+    if principal.enterprise_id is None:
+        raise Unauthenticated(
+            f"Authorization: an enterprise's token is needed to {action} events",
+            field="Authorization",
+            rule="required",
+        )
+    return principal.enterprise_id
+
+
 @router.post(
     "/epcis/capture",
     status_code=202,
@@ -52,13 +63,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def capture_epcis_document(
     request: Request, store: StoreDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    caller = principal.enterprise_id
-    if caller is None:
-        raise Unauthenticated(
-            "Authorization: an enterprise's token is needed to capture events",
-            field="Authorization",
-            rule="required",
-        )
+    caller = _enterprise(principal, "capture")
     document = json_object(await request.body(), request.headers.get("content-type"))
     options = context_of(request).log_options()
     # the store is synchronous: keep the event loop free while the batch is checked and written
@@ -78,12 +83,7 @@ def query_epcis_events(request: Request, store: StoreDep, principal: PrincipalDe
     params: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
         params.setdefault(name, []).append(value)
-    if principal.enterprise_id is None:  # anonymous callers read no event
-        raise Unauthenticated(
-            "Authorization: an enterprise's token is needed to query events",
-            field="Authorization",
-            rule="required",
-        )
+    _enterprise(principal, "query")  # anonymous callers read no event
     document = query_events(
         store, params, visible=principal.can_read_event, reader=principal.reader
     )

@@ -148,12 +148,9 @@ def _candidates(store: Store, query: EventQuery, reader: str | None) -> Iterator
         return
     # the events of the batteries the reader may read, and those it is party to that touch
     # no battery: a superset of what it may read
-    while ids := store.reader_event_ids(codes, reader, after, chunk):
-        for event_id in ids:
-            row = store.event(event_id)
-            if row is not None:
-                yield row
-        after = ids[-1]
+    while page := store.reader_events(codes, reader, after, chunk):
+        yield from page
+        after = page[-1].id
 
 
 def query_events(
@@ -187,24 +184,18 @@ def query_events(
     query = parse_query(params, default_per_page=limit, max_per_page=max_per_page)
     found: list[dict[str, Any]] = []
     token: str | None = None
-    examined = 0
     last_id = query.after_id
-    for row in _candidates(store, query, reader):
+    for examined, row in enumerate(_candidates(store, query, reader)):
         if examined == scan:  # the rows up to the last examined one are answered
             token = encode_page_token(last_id)
             break
-        examined += 1
-        if visible is not None and not visible(row):
-            last_id = row.id
-            continue
-        epcis = event_to_epcis(stored_event(row))
-        if not query.matches(epcis):
-            last_id = row.id
-            continue
-        if len(found) == query.per_page:  # another event matches: the next page starts here
-            token = encode_page_token(last_id)
-            break
-        found.append(epcis)
+        if visible is None or visible(row):
+            epcis = event_to_epcis(stored_event(row))
+            if query.matches(epcis):
+                if len(found) == query.per_page:  # another match: the next page starts here
+                    token = encode_page_token(last_id)
+                    break
+                found.append(epcis)
         last_id = row.id
     return query_document(found, created=now(), next_page_token=token)
 

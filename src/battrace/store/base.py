@@ -488,21 +488,22 @@ class Store(abc.ABC):
             ]
         return sorted(found) if len(found) <= cap else None
 
-    def reader_event_ids(
+    def reader_events(
         self, codes: Sequence[str], party: str, after_id: int, limit: int
-    ) -> list[int]:
-        """The ids after ``after_id`` of the events that touch any of ``codes`` or that
-        ``party`` reported or received without a battery, ascending, ``limit`` at most."""
+    ) -> list[EventRow]:
+        """The events after ``after_id`` that touch any of ``codes`` or that ``party``
+        reported or received without a battery, in id order, ``limit`` at most."""
         conn = self._connection()
         clause, params = conn.codes_clause("code", codes or [""])
         rows = conn.query(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN ("
             f"SELECT event_id FROM event_batteries WHERE {clause} AND event_id > ?"
             " UNION SELECT id FROM events WHERE batteries = '[]' AND actor = ? AND id > ?"
             " UNION SELECT id FROM events WHERE batteries = '[]' AND counterparty = ?"
-            " AND id > ? ORDER BY 1 LIMIT ?",
+            " AND id > ? ORDER BY 1 LIMIT ?) ORDER BY id",
             [*params, after_id, party, after_id, party, after_id, limit],
         )
-        return [int(r[0]) for r in rows]
+        return [EventRow.from_db(r) for r in rows]
 
     def pending_shipments(self, receiver: str) -> list[tuple[BatteryState, EventRow]]:
         rows = self._connection().query(
